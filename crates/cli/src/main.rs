@@ -1,0 +1,5 @@
+//! The `sysgate` command.
+
+fn main() {
+    println!("sysgate {}", env!("CARGO_PKG_VERSION"));
+}
