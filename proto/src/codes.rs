@@ -1,0 +1,32 @@
+//! Result codes the executor itself produces (as opposed to the kernel).
+//!
+//! They are negative errnos like any other result, set together with a
+//! completion flag that says the executor, not the call, produced them.
+//! The errno values are Linux's generic ones (the same on x86_64 and
+//! aarch64).
+
+/// `user_data` of a completion for a frame too short to carry one.
+pub const UNKNOWN_USER_DATA: u64 = u64::MAX;
+
+/// `-EBADMSG`, with [`crate::CompletionFlags::PROTOCOL_ERROR`]: the frame
+/// could not be decoded.
+pub const UNDECODABLE: i64 = -74;
+
+/// `-EPROTONOSUPPORT`, with [`crate::CompletionFlags::PROTOCOL_ERROR`]: the
+/// frame's version byte is not [`crate::VERSION`].
+pub const UNSUPPORTED_VERSION: i64 = -93;
+
+/// `-EINVAL`, with [`crate::CompletionFlags::PROTOCOL_ERROR`]: the frame
+/// decoded but failed [`crate::Submission::validate`].
+pub const INVALID: i64 = -22;
+
+/// `-EPERM`, with [`crate::CompletionFlags::REFUSED`]: the call is forbidden
+/// (exit, exit_group, clone, fork, vfork, execve, rt_sigreturn, …) and was
+/// not run.
+pub const FORBIDDEN: i64 = -1;
+
+/// `-EXDEV`, with [`crate::CompletionFlags::REFUSED`]: the call acts on the
+/// calling thread (gettid, rt_sigprocmask, unshare, …) and would have run on
+/// another one (forced async, or submitted to the polling thread), so it was
+/// not run.
+pub const WRONG_THREAD: i64 = -18;
