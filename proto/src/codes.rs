@@ -30,3 +30,8 @@ pub const FORBIDDEN: i64 = -1;
 /// another one (forced async, or submitted to the polling thread), so it was
 /// not run.
 pub const WRONG_THREAD: i64 = -18;
+
+/// `-EOWNERDEAD`, with [`crate::CompletionFlags::POOL`]: the pool worker
+/// running the call panicked. The pool goes on; the call may or may not
+/// have run.
+pub const WORKER_PANICKED: i64 = -130;

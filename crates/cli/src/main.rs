@@ -1,5 +1,141 @@
 //! The `sysgate` command.
 
-fn main() {
-    println!("sysgate {}", env!("CARGO_PKG_VERSION"));
+use std::ffi::OsString;
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+use serde_json::Value;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+const USAGE: &str = "\
+Usage: sysgate <command> [args]
+
+Commands:
+  syscalls [--json]   print what sysgate knows about every syscall of this
+                      architecture, one per line: name, number, execution
+                      class, and the signature (or `-` where only the name
+                      is known); --json prints a JSON array instead
+  repl                interactive strace-syntax shell (not yet available)
+  run FILE            run a file of syscalls (not yet available)
+  replay TRACE        replay an strace trace (not yet available)
+
+Options:
+  -h, --help          print this help
+  -V, --version       print the version
+";
+
+/// How a command ended, mapped onto the exit status.
+enum Outcome {
+    /// Exit 0.
+    Done,
+    /// A command that exists but cannot run yet: exit 1.
+    Unavailable(&'static str),
+    /// Bad command line: message on stderr, exit 2.
+    Usage(String),
+    /// Writing the output failed (other than a closed pipe): exit 1.
+    Io(io::Error),
+}
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    match run(&args) {
+        Outcome::Done => ExitCode::SUCCESS,
+        Outcome::Unavailable(command) => {
+            eprintln!("sysgate: `{command}` is not yet available in this version");
+            ExitCode::from(1)
+        }
+        Outcome::Usage(message) => {
+            eprintln!("sysgate: {message}");
+            eprintln!("Run `sysgate --help` for usage.");
+            ExitCode::from(2)
+        }
+        Outcome::Io(err) => {
+            eprintln!("sysgate: writing output failed: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: &[OsString]) -> Outcome {
+    let Some(command) = args.first() else {
+        return write_out(|out| write!(out, "sysgate {VERSION}\n\n{USAGE}"));
+    };
+    let rest = &args[1..];
+    match command.to_str() {
+        Some("-h" | "--help" | "help") => {
+            write_out(|out| write!(out, "sysgate {VERSION}\n\n{USAGE}"))
+        }
+        Some("-V" | "--version") => write_out(|out| writeln!(out, "sysgate {VERSION}")),
+        Some("syscalls") => {
+            let mut json = false;
+            for arg in rest {
+                match arg.to_str() {
+                    Some("--json") => json = true,
+                    Some("-h" | "--help") => {
+                        return write_out(|out| write!(out, "sysgate {VERSION}\n\n{USAGE}"));
+                    }
+                    _ => {
+                        return Outcome::Usage(format!(
+                            "unknown argument `{}` for `syscalls`",
+                            arg.to_string_lossy()
+                        ));
+                    }
+                }
+            }
+            if json {
+                write_out(print_syscalls_json)
+            } else {
+                write_out(print_syscalls)
+            }
+        }
+        Some("repl") => Outcome::Unavailable("repl"),
+        Some("run") => Outcome::Unavailable("run"),
+        Some("replay") => Outcome::Unavailable("replay"),
+        _ => Outcome::Usage(format!("unknown command `{}`", command.to_string_lossy())),
+    }
+}
+
+/// Runs `print` against buffered stdout. A closed pipe (`sysgate syscalls |
+/// head`) ends the output quietly.
+fn write_out(print: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Outcome {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match print(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => Outcome::Done,
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Outcome::Done,
+        Err(err) => Outcome::Io(err),
+    }
+}
+
+/// `name  number  class  signature`, one syscall a line, by number.
+fn print_syscalls(out: &mut dyn Write) -> io::Result<()> {
+    for sc in sysgate_sys::syscalls() {
+        let class = sc.class.as_str();
+        match sc.signature {
+            Some(sig) => writeln!(out, "{:<24} {:>4}  {class:<14}  {sig}", sc.name, sc.nr)?,
+            None => writeln!(out, "{:<24} {:>4}  {class:<14}  -", sc.name, sc.nr)?,
+        }
+    }
+    Ok(())
+}
+
+/// A JSON array, one object a line, keys in this order: `name`, `number`,
+/// `class`, `signature` (string or null) and `reason` (string or null).
+fn print_syscalls_json(out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(b"[")?;
+    for (i, sc) in sysgate_sys::syscalls().enumerate() {
+        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        let signature = sc.signature.map(|s| s.to_string());
+        write!(
+            out,
+            "{{\"name\":{},\"number\":{},\"class\":{},\"signature\":{},\"reason\":{}}}",
+            Value::from(sc.name),
+            sc.nr,
+            Value::from(sc.class.as_str()),
+            Value::from(signature),
+            Value::from(sc.reason),
+        )?;
+    }
+    out.write_all(b"\n]\n")
 }

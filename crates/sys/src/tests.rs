@@ -1,0 +1,601 @@
+use std::collections::HashSet;
+
+use syscalls::Sysno;
+
+use super::*;
+use crate::table::{CLASS_ONLY, SIGNATURES};
+
+fn nr(name: &str) -> u32 {
+    number_of(name).unwrap_or_else(|| panic!("no syscall named {name}"))
+}
+
+#[test]
+fn every_named_syscall_has_name_number_and_class() {
+    // Not `Sysno::iter()`: in syscalls 0.8.1 it stops before the last
+    // syscall.
+    let mut seen = 0;
+    for s in (0..=Sysno::last().id() as usize).filter_map(Sysno::new) {
+        let n = s.id() as u32;
+        assert_eq!(name_of(n), Some(s.name()));
+        assert_eq!(number_of(s.name()), Some(n));
+        assert_ne!(class_of(n), ExecClass::Unknown, "{}", s.name());
+        seen += 1;
+    }
+    assert_eq!(seen, Sysno::count());
+    assert_eq!(syscalls().count(), Sysno::count());
+    assert!(syscalls().all(|s| lookup(s.nr) == Some(s)));
+}
+
+/// Numbers from the kernel's own tables (arch/x86/entry/syscalls/
+/// syscall_64.tbl, include/uapi/asm-generic/unistd.h), independent of the
+/// `syscalls` crate.
+#[test]
+fn numbers_match_the_kernel_tables() {
+    #[cfg(target_arch = "x86_64")]
+    let known: &[(&str, u32)] = &[
+        ("read", 0),
+        ("write", 1),
+        ("open", 2),
+        ("close", 3),
+        ("mmap", 9),
+        ("ioctl", 16),
+        ("clone", 56),
+        ("exit", 60),
+        ("getdents64", 217),
+        ("exit_group", 231),
+        ("openat", 257),
+        ("newfstatat", 262),
+        ("statx", 332),
+        ("io_uring_setup", 425),
+        ("clone3", 435),
+        ("openat2", 437),
+        ("epoll_pwait2", 441),
+        ("fchmodat2", 452),
+    ];
+    #[cfg(target_arch = "aarch64")]
+    let known: &[(&str, u32)] = &[
+        ("io_setup", 0),
+        ("openat", 56),
+        ("close", 57),
+        ("getdents64", 61),
+        ("read", 63),
+        ("write", 64),
+        ("fstatat", 79),
+        ("exit", 93),
+        ("exit_group", 94),
+        ("clone", 220),
+        ("statx", 291),
+        ("clone3", 435),
+        ("openat2", 437),
+    ];
+    for &(name, n) in known {
+        assert_eq!(number_of(name), Some(n), "{name}");
+        assert_eq!(name_of(n), Some(name));
+    }
+}
+
+#[test]
+fn table_entries_agree_with_the_syscalls_crate() {
+    for sig in SIGNATURES {
+        assert_eq!(
+            Sysno::new(sig.nr as usize).map(|s| s.name()),
+            Some(sig.name)
+        );
+        assert_eq!(number_of(sig.name), Some(sig.nr));
+        let found = signature(sig.nr).unwrap_or_else(|| panic!("{} not indexed", sig.name));
+        assert!(
+            std::ptr::eq(found, sig),
+            "{} indexed to {}",
+            sig.name,
+            found.name
+        );
+        assert_eq!(class_of(sig.nr), sig.class, "{}", sig.name);
+        assert_eq!(class_reason(sig.nr), sig.reason, "{}", sig.name);
+    }
+    for e in CLASS_ONLY {
+        assert_eq!(Sysno::new(e.nr as usize).map(|s| s.name()), Some(e.name));
+        assert_eq!(class_of(e.nr), e.class, "{}", e.name);
+        assert_eq!(class_reason(e.nr), e.reason, "{}", e.name);
+        assert_eq!(signature(e.nr), None, "{}", e.name);
+    }
+}
+
+#[test]
+fn no_duplicate_names() {
+    let mut names = HashSet::new();
+    for name in SIGNATURES
+        .iter()
+        .map(|s| s.name)
+        .chain(CLASS_ONLY.iter().map(|e| e.name))
+    {
+        assert!(names.insert(name), "{name} is listed twice");
+    }
+    for sig in SIGNATURES {
+        let mut args = HashSet::new();
+        for a in sig.args {
+            assert!(
+                args.insert(a.name),
+                "{}: argument {} twice",
+                sig.name,
+                a.name
+            );
+        }
+        assert!(sig.args.len() <= 6, "{}", sig.name);
+    }
+}
+
+#[test]
+fn length_references_point_at_integer_arguments() {
+    for sig in SIGNATURES {
+        for (i, arg) in sig.args.iter().enumerate() {
+            let Some((target, how)) = arg.kind.length_ref() else {
+                continue;
+            };
+            let what = format!("{}: {} -> argument {target}", sig.name, arg.name);
+            assert_ne!(target, i, "{what} refers to itself");
+            let target = sig
+                .args
+                .get(target)
+                .unwrap_or_else(|| panic!("{what} missing"));
+            match how {
+                LengthRef::Bytes | LengthRef::Elements => {
+                    assert!(target.kind.is_integer(), "{what} is {:?}", target.kind)
+                }
+                LengthRef::BytesByPointer => assert_eq!(
+                    target.kind,
+                    ArgKind::InOutStruct(StructKind::Socklen),
+                    "{what}"
+                ),
+            }
+        }
+    }
+}
+
+#[test]
+fn covers_what_common_programs_call() {
+    let count = SIGNATURES.len();
+    println!("{count} signatures");
+    assert!(count >= 150, "only {count} signatures");
+    // What strace shows for coreutils (ls, cp, mv, rm, cat, stat, touch,
+    // chmod), find, tar, and a TCP client and server.
+    for name in [
+        "read",
+        "write",
+        "openat",
+        "close",
+        "fstat",
+        "newfstatat",
+        "statx",
+        "lseek",
+        "mmap",
+        "munmap",
+        "mprotect",
+        "brk",
+        "pread64",
+        "pwrite64",
+        "readv",
+        "writev",
+        "ioctl",
+        "fcntl",
+        "dup",
+        "dup2",
+        "dup3",
+        "pipe2",
+        "getdents64",
+        "readlink",
+        "readlinkat",
+        "getcwd",
+        "chdir",
+        "fchdir",
+        "mkdirat",
+        "unlinkat",
+        "renameat2",
+        "linkat",
+        "symlinkat",
+        "fchmodat",
+        "fchownat",
+        "utimensat",
+        "faccessat2",
+        "umask",
+        "fsync",
+        "fdatasync",
+        "ftruncate",
+        "fallocate",
+        "fadvise64",
+        "copy_file_range",
+        "sendfile",
+        "getxattr",
+        "lgetxattr",
+        "fgetxattr",
+        "listxattr",
+        "llistxattr",
+        "flistxattr",
+        "setxattr",
+        "fsetxattr",
+        "statfs",
+        "fstatfs",
+        "getpid",
+        "getppid",
+        "gettid",
+        "getuid",
+        "geteuid",
+        "getgid",
+        "getegid",
+        "getrlimit",
+        "prlimit64",
+        "uname",
+        "sysinfo",
+        "getrandom",
+        "sched_getaffinity",
+        "rt_sigaction",
+        "rt_sigprocmask",
+        "kill",
+        "wait4",
+        "exit_group",
+        "execve",
+        "set_tid_address",
+        "set_robust_list",
+        "rseq",
+        "arch_prctl",
+        "futex",
+        "clock_gettime",
+        "clock_nanosleep",
+        "nanosleep",
+        "socket",
+        "connect",
+        "bind",
+        "listen",
+        "accept4",
+        "getsockname",
+        "getpeername",
+        "setsockopt",
+        "getsockopt",
+        "sendto",
+        "recvfrom",
+        "sendmsg",
+        "recvmsg",
+        "shutdown",
+        "poll",
+        "ppoll",
+        "epoll_create1",
+        "epoll_ctl",
+        "epoll_wait",
+        "epoll_pwait",
+        "eventfd2",
+        "timerfd_create",
+        "openat2",
+        "close_range",
+    ] {
+        let Some(n) = number_of(name) else {
+            // Legacy names absent on this architecture (dup2, poll, …).
+            continue;
+        };
+        assert!(signature(n).is_some(), "{name} has no signature");
+    }
+}
+
+/// One spot check per row of the design's execution-class table, plus the
+/// default rule.
+#[test]
+fn classes_follow_the_design_table() {
+    use ExecClass::*;
+    let rows: &[(ExecClass, &[&str])] = &[
+        (
+            NonBlocking,
+            &["getpid", "dup", "fcntl", "lseek", "close", "umask"],
+        ),
+        (
+            NowaitCapable,
+            &[
+                "read", "write", "pread64", "pwrite64", "readv", "writev", "recvfrom", "recvmsg",
+                "sendto", "sendmsg", "accept", "accept4", "connect",
+            ],
+        ),
+        (CachedFirst, &["openat", "openat2"]),
+        (
+            Blocking,
+            &[
+                "fsync",
+                "statx",
+                "getdents64",
+                "unlinkat",
+                "renameat2",
+                "fallocate",
+                "nanosleep",
+                "flock",
+                "wait4",
+            ],
+        ),
+        (
+            ThreadAffine,
+            &[
+                "gettid",
+                "rt_sigprocmask",
+                "prctl",
+                "sched_setaffinity",
+                "unshare",
+                "setns",
+                "setuid",
+                "setgid",
+                "setresuid",
+                "setresgid",
+                "setgroups",
+                "capset",
+            ],
+        ),
+        (
+            Forbidden,
+            &[
+                "exit",
+                "exit_group",
+                "clone",
+                "clone3",
+                "execve",
+                "execveat",
+                "rt_sigreturn",
+            ],
+        ),
+    ];
+    for (class, names) in rows {
+        for name in *names {
+            assert_eq!(class_of(nr(name)), *class, "{name}");
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        assert_eq!(class_of(nr("fork")), Forbidden);
+        assert_eq!(class_of(nr("vfork")), Forbidden);
+        assert_eq!(class_of(nr("open")), CachedFirst);
+        // 337..=423 is a hole in the x86_64 table.
+        assert_eq!(name_of(400), None);
+        assert_eq!(class_of(400), Unknown);
+    }
+    assert_eq!(class_of(TABLE_SIZE as u32), Unknown);
+    assert_eq!(class_of(100_000), Unknown);
+    assert_eq!(class_of(u32::MAX), Unknown);
+    assert_eq!(class_reason(u32::MAX), None);
+
+    // Named, in neither table: the default class, and no reason.
+    for name in ["mount", "io_submit", "semop", "msgrcv", "bpf"] {
+        let n = nr(name);
+        assert!(signature(n).is_none() && CLASS_ONLY.iter().all(|e| e.nr != n));
+        assert_eq!(class_of(n), DEFAULT_CLASS, "{name}");
+        assert_eq!(class_reason(n), None, "{name}");
+    }
+    assert_eq!(DEFAULT_CLASS, Blocking);
+}
+
+#[test]
+fn class_names() {
+    let names: Vec<_> = ExecClass::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "non-blocking",
+            "nowait-capable",
+            "cached-first",
+            "blocking",
+            "thread-affine",
+            "forbidden",
+            "unknown"
+        ]
+    );
+    for c in ExecClass::ALL {
+        assert_eq!(ExecClass::from_name(c.as_str()), Some(c));
+        assert_eq!(c.to_string(), c.as_str());
+    }
+    assert!(!ExecClass::ThreadAffine.may_punt());
+    assert!(ExecClass::Unknown.may_punt());
+}
+
+#[test]
+fn nowait_calls_name_their_fd() {
+    for sig in SIGNATURES {
+        if sig.class == ExecClass::NowaitCapable {
+            assert_eq!(sig.nowait_fd(), Some(0), "{}", sig.name);
+        } else {
+            assert_eq!(sig.nowait_fd(), None, "{}", sig.name);
+        }
+    }
+}
+
+#[test]
+fn results_fill_the_right_output() {
+    let fills = |name: &str| signature(nr(name)).unwrap().result_fills();
+    let bytes = |arg| {
+        Some(Fill {
+            arg,
+            unit: FillUnit::Bytes,
+        })
+    };
+    let elements = |arg| {
+        Some(Fill {
+            arg,
+            unit: FillUnit::Elements,
+        })
+    };
+    assert_eq!(fills("read"), bytes(1));
+    assert_eq!(fills("pread64"), bytes(1));
+    assert_eq!(fills("readv"), bytes(1));
+    assert_eq!(fills("preadv2"), bytes(1));
+    assert_eq!(fills("recvfrom"), bytes(1));
+    assert_eq!(fills("recvmsg"), bytes(1));
+    assert_eq!(fills("getdents64"), bytes(1));
+    assert_eq!(fills("readlinkat"), bytes(2));
+    assert_eq!(fills("getcwd"), bytes(0));
+    assert_eq!(fills("getxattr"), bytes(2));
+    assert_eq!(fills("getrandom"), bytes(0));
+    assert_eq!(fills("sched_getaffinity"), bytes(2));
+    assert_eq!(fills("epoll_pwait"), elements(1));
+    assert_eq!(fills("getgroups"), elements(1));
+    for name in [
+        "write", "writev", "sendto", "sendmsg", "sendfile", "ppoll", "fstat", "openat",
+    ] {
+        assert_eq!(fills(name), None, "{name}");
+    }
+    // No Size/Count result may be ambiguous between two outputs.
+    for sig in SIGNATURES {
+        if let Some(fill) = sig.result_fills() {
+            let kind = sig.args[fill.arg].kind;
+            let same_role = sig.args[fill.arg + 1..]
+                .iter()
+                .filter(|a| std::mem::discriminant(&a.kind) == std::mem::discriminant(&kind))
+                .count();
+            assert_eq!(same_role, 0, "{}: two candidate outputs", sig.name);
+        }
+    }
+}
+
+#[test]
+fn signatures_print_in_strace_shape() {
+    let show = |name: &str| signature(nr(name)).unwrap().to_string();
+    assert_eq!(show("openat"), "openat(dirfd, path, flags:O_*, mode) -> fd");
+    assert_eq!(show("read"), "read(fd, buf, count) -> size");
+    assert_eq!(show("getpid"), "getpid() -> pid");
+    assert_eq!(show("exit_group"), "exit_group(status) -> ?");
+    assert_eq!(show("close"), "close(fd) -> 0");
+    assert_eq!(
+        show("socket"),
+        "socket(domain:AF_*, sock_type:SOCK_*, protocol) -> fd"
+    );
+    assert_eq!(
+        show("statx"),
+        "statx(dirfd, path, flags:AT_*, mask:STATX_*, statxbuf) -> 0"
+    );
+}
+
+#[test]
+fn arg_kinds_know_their_tables() {
+    let openat = signature(nr("openat")).unwrap();
+    assert!(std::ptr::eq(
+        openat.args[0].kind.table().unwrap(),
+        &flags::DIRFD
+    ));
+    assert!(std::ptr::eq(
+        openat.args[2].kind.table().unwrap(),
+        &flags::OPEN_FLAGS
+    ));
+    assert!(std::ptr::eq(
+        openat.args[3].kind.table().unwrap(),
+        &flags::MODE
+    ));
+    assert_eq!(openat.args[1].kind.table(), None);
+    let lseek = signature(nr("lseek")).unwrap();
+    assert_eq!(lseek.args[2].kind.table().unwrap().format(2), "SEEK_END");
+    let kill = signature(nr("kill")).unwrap();
+    assert_eq!(kill.args[1].kind.table().unwrap().parse("SIGTERM"), Ok(15));
+}
+
+/// Struct sizes agree with libc's definitions of the same layouts.
+#[test]
+fn struct_sizes_agree_with_libc() {
+    use std::mem::size_of;
+    let cases: &[(StructKind, usize)] = &[
+        (StructKind::Timespec, size_of::<libc::timespec>()),
+        (StructKind::TimespecPair, 2 * size_of::<libc::timespec>()),
+        (StructKind::Timeval, size_of::<libc::timeval>()),
+        (StructKind::Itimerspec, size_of::<libc::itimerspec>()),
+        (StructKind::Itimerval, size_of::<libc::itimerval>()),
+        (StructKind::Stat, size_of::<libc::stat>()),
+        (StructKind::Statx, size_of::<libc::statx>()),
+        (StructKind::Statfs, size_of::<libc::statfs>()),
+        (StructKind::Socklen, size_of::<libc::socklen_t>()),
+        (StructKind::Msghdr, size_of::<libc::msghdr>()),
+        (StructKind::Mmsghdr, size_of::<libc::mmsghdr>()),
+        (StructKind::Iovec, size_of::<libc::iovec>()),
+        (StructKind::Pollfd, size_of::<libc::pollfd>()),
+        (StructKind::EpollEvent, size_of::<libc::epoll_event>()),
+        (StructKind::Rlimit, size_of::<libc::rlimit>()),
+        (StructKind::Rusage, size_of::<libc::rusage>()),
+        (StructKind::Utsname, size_of::<libc::utsname>()),
+        (StructKind::Sysinfo, size_of::<libc::sysinfo>()),
+        (StructKind::Tms, size_of::<libc::tms>()),
+        (StructKind::Siginfo, size_of::<libc::siginfo_t>()),
+        (StructKind::StackT, size_of::<libc::stack_t>()),
+        (StructKind::OpenHow, size_of::<libc::open_how>()),
+        (StructKind::SchedParam, size_of::<libc::sched_param>()),
+        (StructKind::Sigevent, size_of::<libc::sigevent>()),
+        (StructKind::Long, size_of::<libc::time_t>()),
+        (StructKind::Loff, size_of::<libc::loff_t>()),
+        (StructKind::FdPair, 2 * size_of::<libc::c_int>()),
+        (StructKind::Int, size_of::<libc::c_int>()),
+    ];
+    for &(kind, libc_size) in cases {
+        assert_eq!(kind.size(), Some(libc_size), "{}", kind.c_name());
+    }
+    // Kernel layouts that differ from glibc's (glibc's sigset_t is 128
+    // bytes, its struct sigaction 152).
+    assert_eq!(StructKind::Sigset.size(), Some(8));
+    // libc declares `timezone` opaque; the kernel's is two ints.
+    assert_eq!(StructKind::Timezone.size(), Some(8));
+    assert_eq!(StructKind::Sigaction.size(), Some(32));
+    assert_eq!(StructKind::Sockaddr.size(), None);
+    assert_eq!(StructKind::Dirent64.size(), None);
+    #[cfg(target_arch = "x86_64")]
+    {
+        assert_eq!(StructKind::Stat.size(), Some(144));
+        assert_eq!(StructKind::EpollEvent.size(), Some(12));
+    }
+}
+
+mod alloc_free {
+    //! `class_of` and `signature` run on the executor's hot path and must
+    //! not allocate; a counting allocator (per thread, so other tests
+    //! running in parallel do not interfere) checks it.
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    struct Counting;
+
+    thread_local! {
+        static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    // SAFETY: forwards every call unchanged to the system allocator; the
+    // counter is a const-initialised thread-local without a destructor, so
+    // touching it never allocates or re-enters the allocator.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            ALLOCATIONS.with(|c| c.set(c.get() + 1));
+            // SAFETY: the caller's contract for `alloc` is passed through.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: `ptr` came from `System.alloc` with this layout.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            ALLOCATIONS.with(|c| c.set(c.get() + 1));
+            // SAFETY: the caller's contract for `realloc` is passed through.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Counting = Counting;
+
+    fn allocations() -> u64 {
+        ALLOCATIONS.with(|c| c.get())
+    }
+
+    #[test]
+    fn hot_path_lookups_do_not_allocate() {
+        // Make sure the counter itself works on this thread.
+        let before = allocations();
+        drop(std::hint::black_box(vec![1u8; 16]));
+        assert!(allocations() > before, "counting allocator not active");
+
+        let before = allocations();
+        let mut sum = 0u64;
+        for nr in 0..2000u32 {
+            sum += crate::class_of(nr) as u64;
+            sum += crate::signature(nr).map_or(0, |s| s.args.len() as u64);
+            sum += crate::signature(nr)
+                .and_then(|s| s.nowait_fd())
+                .map_or(0, |i| i as u64);
+            sum += crate::class_reason(nr).map_or(0, |r| r.len() as u64);
+        }
+        std::hint::black_box(sum);
+        assert_eq!(allocations(), before);
+    }
+}
