@@ -1,0 +1,548 @@
+//! The executor: takes frames off the submission ring, runs them where they
+//! belong, and answers each with exactly one completion.
+
+#[cfg(test)]
+use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sysgate_proto::{
+    Completion, CompletionFlags, DecodeError, Op, Submission, SubmissionFlags, codes, decode,
+    peek_user_data,
+};
+
+use crate::call::PreparedCall;
+use crate::dispatch::{Context, Step, inline_step};
+use crate::pool::{Account, Job, PoolConfig, WorkerPool};
+use crate::rings::{CompletionQueue, SqReader};
+use crate::{EnterError, ExecStats};
+use sysgate_ring::RingWaker;
+
+/// Builds an [`Executor`].
+#[derive(Clone)]
+pub struct ExecutorBuilder {
+    pool: Option<WorkerPool>,
+    pool_config: Option<PoolConfig>,
+    sq_poll_idle: Option<Duration>,
+}
+
+impl ExecutorBuilder {
+    /// Shares `pool` (of another executor) instead of starting a new one.
+    pub fn pool(mut self, pool: WorkerPool) -> Self {
+        self.pool = Some(pool);
+        self
+    }
+
+    /// The configuration of a new pool (ignored with [`ExecutorBuilder::pool`]).
+    pub fn pool_config(mut self, config: PoolConfig) -> Self {
+        self.pool_config = Some(config);
+        self
+    }
+
+    /// Runs a submission-polling thread (like `IORING_SETUP_SQPOLL`) that
+    /// takes submissions as they arrive and sleeps after `idle` without any.
+    /// Thread-affine calls are refused in this mode: the poller is not the
+    /// submitting thread.
+    pub fn sq_poll(mut self, idle: Duration) -> Self {
+        self.sq_poll_idle = Some(idle);
+        self
+    }
+
+    /// Starts the executor on the executor's ends of a region's rings: the
+    /// submission ring's consumer and the completion ring's producer.
+    pub fn build(self, sq: sysgate_ring::Consumer, cq: sysgate_ring::Producer) -> Executor {
+        let cq = CompletionQueue::new(sysgate_ring::CompletionPoster::new(cq));
+        Executor::start(self, SqReader::new(sq), cq)
+    }
+}
+
+/// Counters shared by the executor, its poller and the pool's jobs.
+#[derive(Default)]
+struct Counters {
+    submitted: AtomicU64,
+    inline: AtomicU64,
+    punted_bounded: AtomicU64,
+    punted_unbounded: AtomicU64,
+    refused: AtomicU64,
+    protocol_errors: AtomicU64,
+    completed: AtomicU64,
+}
+
+/// What the submitting side, the poller and the workers share.
+pub(crate) struct Shared {
+    cq: CompletionQueue,
+    counters: Counters,
+    /// Requests handed to the pool and not yet completed.
+    in_pool: Mutex<u64>,
+    pool_drained: Condvar,
+    /// Set when the executor is dropped: queued work completes -ECANCELED.
+    closing: AtomicBool,
+    #[cfg(test)]
+    panic_on_nr: AtomicU32,
+}
+
+impl Shared {
+    fn post(&self, c: &Completion<'_>) {
+        self.cq.post(c);
+        self.counters.completed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn post_result(&self, user_data: u64, result: i64, flags: CompletionFlags) {
+        self.post(&Completion::new(user_data, result, flags));
+    }
+}
+
+/// The executor of one submission ring.
+///
+/// In the default mode nothing runs until [`Executor::enter`] is called on
+/// the submitting thread; with [`ExecutorBuilder::sq_poll`] a polling thread
+/// takes submissions instead.
+pub struct Executor {
+    /// `None` in polling mode: the poller owns the submission ring.
+    sq: Option<SqReader>,
+    shared: Arc<Shared>,
+    pool: WorkerPool,
+    frame: Vec<u8>,
+    poller: Option<Poller>,
+}
+
+struct Poller {
+    stop: Arc<AtomicBool>,
+    waker: RingWaker,
+    thread: JoinHandle<()>,
+}
+
+impl Executor {
+    /// Options for a new executor.
+    pub fn builder() -> ExecutorBuilder {
+        ExecutorBuilder {
+            pool: None,
+            pool_config: None,
+            sq_poll_idle: None,
+        }
+    }
+
+    pub(crate) fn start(builder: ExecutorBuilder, sq: SqReader, cq: CompletionQueue) -> Self {
+        let entries = sq.capacity_hint();
+        let pool = builder.pool.unwrap_or_else(|| {
+            WorkerPool::new(
+                builder
+                    .pool_config
+                    .unwrap_or_else(|| PoolConfig::for_entries(entries)),
+            )
+        });
+        let shared = Arc::new(Shared {
+            cq,
+            counters: Counters::default(),
+            in_pool: Mutex::new(0),
+            pool_drained: Condvar::new(),
+            closing: AtomicBool::new(false),
+            #[cfg(test)]
+            panic_on_nr: AtomicU32::new(u32::MAX),
+        });
+        let mut exec = Executor {
+            sq: Some(sq),
+            shared,
+            pool,
+            frame: Vec::new(),
+            poller: None,
+        };
+        if let Some(idle) = builder.sq_poll_idle {
+            exec.start_poller(idle);
+        }
+        exec
+    }
+
+    fn start_poller(&mut self, idle: Duration) {
+        let mut sq = self.sq.take().expect("the poller starts once");
+        let stop = Arc::new(AtomicBool::new(false));
+        let waker = sq.waker();
+        let (shared, pool, stop2) = (
+            Arc::clone(&self.shared),
+            self.pool.clone(),
+            Arc::clone(&stop),
+        );
+        let thread = std::thread::Builder::new()
+            .name("sysgate-sqpoll".into())
+            .spawn(move || {
+                let mut frame = Vec::new();
+                let mut last_work = Instant::now();
+                while !stop2.load(Ordering::Acquire) {
+                    match sq.pop(&mut frame) {
+                        Ok(true) => {
+                            process(&shared, &pool, &frame, Context::Poller);
+                            last_work = Instant::now();
+                        }
+                        Ok(false) if last_work.elapsed() < idle => std::hint::spin_loop(),
+                        Ok(false) => {
+                            // Idle long enough: sleep until a submitter (or
+                            // drop) wakes us. The ring sets NEED_WAKEUP.
+                            if sq.wait(None).is_err() {
+                                return;
+                            }
+                            last_work = Instant::now();
+                        }
+                        // A corrupt ring cannot be read any further.
+                        Err(_) => return,
+                    }
+                }
+            })
+            .expect("spawning the polling thread");
+        self.poller = Some(Poller {
+            stop,
+            waker,
+            thread,
+        });
+    }
+
+    /// Like `io_uring_enter`: takes up to `to_submit` submissions off the
+    /// ring and dispatches them on this thread — running inline whatever
+    /// cannot block — then waits (sleeping on a futex, never spinning) until
+    /// at least `min_complete` completions are waiting in the completion
+    /// ring, or `timeout` passes. Returns the number of submissions taken.
+    ///
+    /// In polling mode `to_submit` is ignored: the poller takes them.
+    pub fn enter(
+        &mut self,
+        to_submit: u32,
+        min_complete: u32,
+        timeout: Option<Duration>,
+    ) -> Result<u32, EnterError> {
+        let mut taken = 0;
+        if let Some(sq) = &mut self.sq {
+            while taken < to_submit {
+                match sq.pop(&mut self.frame) {
+                    Ok(true) => {
+                        process(&self.shared, &self.pool, &self.frame, Context::Submitter);
+                        taken += 1;
+                    }
+                    Ok(false) => break,
+                    Err(e) => return Err(EnterError::Ring(e)),
+                }
+            }
+        }
+        // In polling mode the poller takes submissions; a submitter's push
+        // already woke it if it was asleep (NEED_WAKEUP).
+        self.shared.cq.flush();
+        if min_complete > 0 && !self.shared.cq.wait_for(min_complete, timeout) {
+            return Err(EnterError::TimedOut { taken });
+        }
+        Ok(taken)
+    }
+
+    /// The pool this executor punts to (clone it to share it).
+    pub fn pool(&self) -> &WorkerPool {
+        &self.pool
+    }
+
+    /// A snapshot of the executor's and its pool's counters.
+    pub fn stats(&self) -> ExecStats {
+        let c = &self.shared.counters;
+        let pool = self.pool.stats();
+        ExecStats {
+            submitted: c.submitted.load(Ordering::Relaxed),
+            inline: c.inline.load(Ordering::Relaxed),
+            punted_bounded: c.punted_bounded.load(Ordering::Relaxed),
+            punted_unbounded: c.punted_unbounded.load(Ordering::Relaxed),
+            refused: c.refused.load(Ordering::Relaxed),
+            protocol_errors: c.protocol_errors.load(Ordering::Relaxed),
+            completed: c.completed.load(Ordering::Relaxed),
+            lost: self.shared.cq.lost(),
+            in_pool: *self
+                .shared
+                .in_pool
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+            pool,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn panic_on(&self, nr: u32) {
+        self.shared.panic_on_nr.store(nr, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        if let Some(p) = self.poller.take() {
+            p.stop.store(true, Ordering::Release);
+            // If the wake fails the poller is not asleep on the ring.
+            let _ = p.waker.wake();
+            let _ = p.thread.join();
+        }
+        // Whatever is still on the submission ring was accepted by the
+        // ring: answer it too.
+        if let Some(sq) = &mut self.sq {
+            while let Ok(true) = sq.pop(&mut self.frame) {
+                process(&self.shared, &self.pool, &self.frame, Context::Submitter);
+            }
+        }
+        self.shared.closing.store(true, Ordering::Release);
+        let mut in_pool = self
+            .shared
+            .in_pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        while *in_pool > 0 {
+            in_pool = self
+                .shared
+                .pool_drained
+                .wait(in_pool)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// Decodes, validates and dispatches one submission frame. Every path ends
+/// in exactly one completion, now or from the pool.
+fn process(shared: &Arc<Shared>, pool: &WorkerPool, frame: &[u8], ctx: Context) {
+    shared.counters.submitted.fetch_add(1, Ordering::Relaxed);
+    let sub: Submission<'_> = match decode(frame) {
+        Ok(sub) => sub,
+        Err(e) => {
+            let user_data = peek_user_data(frame).unwrap_or(codes::UNKNOWN_USER_DATA);
+            let code = match e {
+                DecodeError::UnsupportedVersion { .. } => codes::UNSUPPORTED_VERSION,
+                _ => codes::UNDECODABLE,
+            };
+            shared
+                .counters
+                .protocol_errors
+                .fetch_add(1, Ordering::Relaxed);
+            shared.post_result(user_data, code, CompletionFlags::PROTOCOL_ERROR);
+            return;
+        }
+    };
+    if sub.validate(None).is_err() {
+        shared
+            .counters
+            .protocol_errors
+            .fetch_add(1, Ordering::Relaxed);
+        shared.post_result(
+            sub.user_data,
+            codes::INVALID,
+            CompletionFlags::PROTOCOL_ERROR,
+        );
+        return;
+    }
+    let op = match &sub.op {
+        Op::Syscall(op) => op,
+        Op::Nop => {
+            shared.counters.inline.fetch_add(1, Ordering::Relaxed);
+            shared.post_result(sub.user_data, 0, CompletionFlags::INLINE);
+            return;
+        }
+        Op::Cancel { .. } | Op::Timeout { .. } | Op::LinkTimeout { .. } => {
+            // Control operations arrive with the executor-control issue;
+            // until then they are answered, not dropped.
+            shared.post_result(
+                sub.user_data,
+                -i64::from(libc::EOPNOTSUPP),
+                CompletionFlags::INLINE,
+            );
+            return;
+        }
+    };
+    let mut call = PreparedCall::new(op, &[]);
+    let filled = filled_buffer(&call);
+    match inline_step(&mut call, sub.flags, ctx) {
+        Step::Done(result) => {
+            shared.counters.inline.fetch_add(1, Ordering::Relaxed);
+            complete(
+                shared,
+                sub.user_data,
+                result,
+                CompletionFlags::INLINE,
+                &call,
+                filled,
+            );
+        }
+        Step::Refused(code) => {
+            shared.counters.refused.fetch_add(1, Ordering::Relaxed);
+            shared.post_result(sub.user_data, code, CompletionFlags::REFUSED);
+        }
+        _ if sub.flags.contains(SubmissionFlags::NOWAIT) => {
+            shared.counters.inline.fetch_add(1, Ordering::Relaxed);
+            let again = -i64::from(libc::EAGAIN);
+            complete(
+                shared,
+                sub.user_data,
+                again,
+                CompletionFlags::INLINE,
+                &call,
+                filled,
+            );
+        }
+        Step::WouldBlock { .. } => {
+            // Readiness waits arrive with the executor-control issue; until
+            // then a call that would block on a pollable fd takes a worker.
+            submit_to_pool(
+                shared,
+                pool,
+                Account::Unbounded,
+                None,
+                sub.user_data,
+                call,
+                filled,
+            );
+        }
+        Step::Punt(account, key) => {
+            submit_to_pool(shared, pool, account, key, sub.user_data, call, filled);
+        }
+    }
+}
+
+/// Which of the call's buffers holds as many bytes as the call returns.
+fn filled_buffer(call: &PreparedCall) -> Option<usize> {
+    call.arg_buffer_index(crate::dispatch::filled_by_result(call.nr)?)
+}
+
+fn complete(
+    shared: &Shared,
+    user_data: u64,
+    result: i64,
+    flags: CompletionFlags,
+    call: &PreparedCall,
+    filled: Option<usize>,
+) {
+    if call.is_immediate() {
+        shared.post_result(user_data, result, flags);
+    } else {
+        let mut c = Completion::new(user_data, result, flags);
+        c.outputs = call.outputs(result, filled);
+        shared.post(&c);
+    }
+}
+
+fn submit_to_pool(
+    shared: &Arc<Shared>,
+    pool: &WorkerPool,
+    account: Account,
+    key: Option<crate::pool::FileKey>,
+    user_data: u64,
+    call: PreparedCall,
+    filled: Option<usize>,
+) {
+    let counter = match account {
+        Account::Bounded => &shared.counters.punted_bounded,
+        Account::Unbounded => &shared.counters.punted_unbounded,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+    *shared.in_pool.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+    let job = PuntedCall {
+        shared: Arc::clone(shared),
+        user_data,
+        call,
+        filled,
+        done: false,
+    };
+    pool.submit(account, key, Box::new(job));
+}
+
+/// A call running on the pool.
+struct PuntedCall {
+    shared: Arc<Shared>,
+    user_data: u64,
+    call: PreparedCall,
+    filled: Option<usize>,
+    done: bool,
+}
+
+impl PuntedCall {
+    fn finish(&mut self, result: i64, with_outputs: bool) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        if with_outputs {
+            complete(
+                &self.shared,
+                self.user_data,
+                result,
+                CompletionFlags::POOL,
+                &self.call,
+                self.filled,
+            );
+        } else {
+            self.shared
+                .post_result(self.user_data, result, CompletionFlags::POOL);
+        }
+        let mut in_pool = self
+            .shared
+            .in_pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *in_pool -= 1;
+        if *in_pool == 0 {
+            self.shared.pool_drained.notify_all();
+        }
+    }
+}
+
+impl Job for PuntedCall {
+    fn run(&mut self, _tid: i32) {
+        if self.shared.closing.load(Ordering::Acquire) {
+            return self.finish(-i64::from(libc::ECANCELED), false);
+        }
+        #[cfg(test)]
+        if self.call.nr == self.shared.panic_on_nr.load(Ordering::Relaxed) {
+            panic!("injected worker panic");
+        }
+        let result = self.call.run();
+        self.finish(result, true);
+    }
+
+    fn panicked(&mut self) {
+        self.finish(codes::WORKER_PANICKED, false);
+    }
+}
+
+impl Drop for PuntedCall {
+    /// A job dropped without running (the pool could not take it) still
+    /// completes.
+    fn drop(&mut self) {
+        self.finish(-i64::from(libc::ECANCELED), false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sysgate_proto::{SyscallOp, encode_to_vec};
+    use sysgate_ring::{Region, RegionSizes};
+
+    #[test]
+    fn a_worker_panic_completes_with_an_error_and_the_pool_goes_on() {
+        let region = Region::create(RegionSizes {
+            sq_bytes: 1 << 16,
+            cq_bytes: 1 << 16,
+            max_frame: 4096,
+        })
+        .unwrap();
+        let mut exec =
+            Executor::builder().build(region.sq_consumer().unwrap(), region.cq_producer().unwrap());
+        let (mut sq, mut cq) = (region.sq_producer().unwrap(), region.cq_consumer().unwrap());
+        let getppid = libc::SYS_getppid as u32;
+        exec.panic_on(getppid);
+        let mut frame = Vec::new();
+        let mut run = |exec: &mut Executor, ud: u64| {
+            let sub = Submission::new(ud, Op::Syscall(SyscallOp::immediate(getppid, &[])))
+                .with_flags(SubmissionFlags::ASYNC);
+            sq.push(encode_to_vec(&sub).unwrap()).unwrap();
+            exec.enter(1, 1, Some(Duration::from_secs(10))).unwrap();
+            cq.pop(&mut frame).unwrap().unwrap();
+            decode::<Completion>(&frame).unwrap().into_owned()
+        };
+        let c = run(&mut exec, 1);
+        assert_eq!((c.user_data, c.result), (1, codes::WORKER_PANICKED));
+        assert_eq!(c.flags, CompletionFlags::POOL);
+        exec.panic_on(u32::MAX);
+        let c = run(&mut exec, 2);
+        // SAFETY: getppid has no preconditions.
+        assert_eq!(c.result, i64::from(unsafe { libc::getppid() }));
+        assert_eq!(exec.stats().pool.panics, 1);
+        assert_eq!(exec.stats().in_pool, 0);
+    }
+}

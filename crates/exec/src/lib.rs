@@ -1,0 +1,108 @@
+//! The sysgate executor: inline-first dispatch and an io-wq-style worker
+//! pool.
+//!
+//! An [`Executor`] takes submission frames off a `sysgate-ring` submission
+//! ring, decodes and validates them, and runs each call where it belongs:
+//!
+//! | class (from `sysgate-sys`) | where it runs |
+//! |---|---|
+//! | non-blocking | inline, on the thread that called [`Executor::enter`] |
+//! | nowait-capable | inline in a form that cannot block (`RWF_NOWAIT`, `MSG_DONTWAIT`, or an `O_NONBLOCK` fd); if it would block, on the pool |
+//! | cached-first (`openat`, `openat2`) | inline with `RESOLVE_CACHED`; creating/truncating opens and cache misses on the pool |
+//! | blocking, unknown | the pool |
+//! | thread-affine | inline on the submitting thread only; otherwise refused with [`sysgate_proto::codes::WRONG_THREAD`] |
+//! | forbidden | refused with [`sysgate_proto::codes::FORBIDDEN`], never run |
+//!
+//! The `ASYNC` submission flag skips the inline attempt; `NOWAIT` never uses
+//! the pool and completes `-EAGAIN` instead. Every accepted submission gets
+//! exactly one completion on the completion ring — also for frames that fail
+//! to decode ([`sysgate_proto::codes`]), for a worker that panics
+//! ([`sysgate_proto::codes::WORKER_PANICKED`]), and when the executor is dropped (queued work
+//! completes `-ECANCELED`).
+//!
+//! # Trust
+//!
+//! Submitting a call is the same contract as calling `syscall(2)` with its
+//! words: an immediate argument used as a pointer must point at memory that
+//! is valid for the call. The executor protects itself from malformed
+//! frames (nothing in a frame can make it read or write outside the memory
+//! it allocated for the call's buffers), but it runs the calls it is asked
+//! to run with the process's authority.
+#![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod call;
+mod dispatch;
+mod executor;
+mod fdinfo;
+mod pool;
+mod rings;
+
+use std::fmt;
+
+pub use executor::{Executor, ExecutorBuilder};
+pub use pool::{Account, AccountStats, PoolConfig, PoolStats, WorkerPool};
+
+/// Why [`Executor::enter`] returned early.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EnterError {
+    /// The submission ring is corrupt (its header or a frame length is
+    /// impossible); nothing more can be read from it.
+    Ring(sysgate_ring::RingError),
+    /// The timeout passed before `min_complete` completions were waiting.
+    TimedOut {
+        /// Submissions taken off the ring before the wait.
+        taken: u32,
+    },
+}
+
+impl fmt::Display for EnterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EnterError::Ring(e) => write!(f, "enter: submission ring: {e}"),
+            EnterError::TimedOut { taken } => {
+                write!(
+                    f,
+                    "enter: timed out waiting for completions ({taken} submissions taken)"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for EnterError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EnterError::Ring(e) => Some(e),
+            EnterError::TimedOut { .. } => None,
+        }
+    }
+}
+
+/// Counters of an executor, readable at any time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExecStats {
+    /// Frames taken off the submission ring.
+    pub submitted: u64,
+    /// Requests answered on the submitting (or polling) thread.
+    pub inline: u64,
+    /// Requests handed to the bounded account of the pool.
+    pub punted_bounded: u64,
+    /// Requests handed to the unbounded account of the pool.
+    pub punted_unbounded: u64,
+    /// Calls refused (forbidden, or thread-affine off their thread).
+    pub refused: u64,
+    /// Frames that failed to decode or validate.
+    pub protocol_errors: u64,
+    /// Completions posted.
+    pub completed: u64,
+    /// Completions that could not be posted: the completion ring is
+    /// corrupt, or a completion exceeds its frame limit. Zero unless a peer
+    /// broke the ring or the ring was sized below the protocol's limits.
+    pub lost: u64,
+    /// Requests on the pool now.
+    pub in_pool: u64,
+    /// The pool's own counters (shared with other executors on the pool).
+    pub pool: PoolStats,
+}

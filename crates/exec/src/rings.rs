@@ -1,0 +1,168 @@
+//! The executor's ends of the two rings: it consumes submissions and
+//! produces completions.
+
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use sysgate_proto::{Completion, encode_into, encoded_len};
+use sysgate_ring::{CompletionPoster, Consumer, RingError, RingWaker};
+
+/// The consuming end of the submission ring.
+pub(crate) struct SqReader {
+    consumer: Consumer,
+    /// Frames read since the space was last handed back to the producer.
+    unreleased: u32,
+}
+
+impl SqReader {
+    pub(crate) fn new(consumer: Consumer) -> Self {
+        SqReader {
+            consumer,
+            unreleased: 0,
+        }
+    }
+
+    /// A rough number of submissions the ring holds: its bytes over the size
+    /// of a small frame. Sizes the bounded account by default.
+    pub(crate) fn capacity_hint(&self) -> usize {
+        (self.consumer.capacity() as usize / 128).max(1)
+    }
+
+    /// Copies the next frame into `frame`; `false` if the ring is empty.
+    /// Space goes back to the producer in batches ([`SqReader::release`]),
+    /// not per frame.
+    pub(crate) fn pop(&mut self, frame: &mut Vec<u8>) -> Result<bool, RingError> {
+        match self.consumer.read(frame)? {
+            Some(_) => {
+                self.unreleased += 1;
+                if self.unreleased >= 64 {
+                    self.release()?;
+                }
+                Ok(true)
+            }
+            None => {
+                self.release()?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Hands the space of every frame read so far back to the producer.
+    pub(crate) fn release(&mut self) -> Result<(), RingError> {
+        self.unreleased = 0;
+        self.consumer.release()
+    }
+
+    /// Sleeps until a submission arrives, `timeout` passes, or a
+    /// [`RingWaker`] wakes us. Sets NEED_WAKEUP while asleep, so producers
+    /// know to wake us.
+    pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> Result<(), RingError> {
+        self.unreleased = 0;
+        self.consumer.wait(timeout).map(drop)
+    }
+
+    /// A handle another thread can use to wake [`SqReader::wait`].
+    pub(crate) fn waker(&self) -> RingWaker {
+        self.consumer.waker()
+    }
+}
+
+/// The producing end of the completion ring, shared by the submitting
+/// thread, the poller and the pool's workers.
+pub(crate) struct CqWriter {
+    poster: CompletionPoster,
+    /// Encoding scratch, reused: a completion with outputs can be large.
+    scratch: Vec<u8>,
+    /// Threads in [`CompletionQueue::wait_for`].
+    waiters: usize,
+    /// Completions that could not be posted because the ring itself is
+    /// corrupt (or a completion outgrew the ring's frame limit).
+    lost: u64,
+}
+
+/// A [`CqWriter`] behind a lock, with a condition variable for `enter`'s
+/// waits.
+pub(crate) struct CompletionQueue {
+    writer: Mutex<CqWriter>,
+    posted: Condvar,
+}
+
+impl CompletionQueue {
+    pub(crate) fn new(poster: CompletionPoster) -> Self {
+        CompletionQueue {
+            writer: Mutex::new(CqWriter {
+                poster,
+                scratch: Vec::new(),
+                waiters: 0,
+                lost: 0,
+            }),
+            posted: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, CqWriter> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Encodes `c` and appends it to the ring (or, when the ring is full, to
+    /// the ordered backlog); wakes a sleeping consumer and any `enter`
+    /// waiting for completions.
+    pub(crate) fn post(&self, c: &Completion<'_>) {
+        let mut w = self.lock();
+        let w = &mut *w;
+        let len = match encoded_len(c) {
+            Ok(len) => len,
+            Err(_) => {
+                w.lost += 1;
+                return;
+            }
+        };
+        w.scratch.resize(len, 0);
+        if encode_into(c, &mut w.scratch).is_err() || w.poster.post(w.scratch.as_slice()).is_err() {
+            w.lost += 1;
+        }
+        if w.waiters > 0 {
+            self.posted.notify_all();
+        }
+    }
+
+    /// Moves backlog entries into the ring as space allows.
+    pub(crate) fn flush(&self) {
+        let _ = self.lock().poster.flush();
+    }
+
+    /// Completions that could not be posted at all.
+    pub(crate) fn lost(&self) -> u64 {
+        self.lock().lost
+    }
+
+    /// Sleeps until at least `n` completions are waiting for the consumer or
+    /// `timeout` passes; `false` on timeout.
+    pub(crate) fn wait_for(&self, n: u32, timeout: Option<Duration>) -> bool {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut w = self.lock();
+        loop {
+            let _ = w.poster.flush();
+            let pending = w.poster.producer().unconsumed_frames() as usize + w.poster.backlog_len();
+            if pending >= n as usize {
+                return true;
+            }
+            w.waiters += 1;
+            w = match deadline {
+                None => self.posted.wait(w).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        w.waiters -= 1;
+                        return false;
+                    }
+                    self.posted
+                        .wait_timeout(w, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+            w.waiters -= 1;
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! A million mixed submissions with up to 1,000 in flight: every user_data
+//! completes exactly once.
+
+mod common;
+
+use common::Harness;
+use sysgate_proto::{CompletionFlags, SubmissionFlags};
+
+fn nr(n: libc::c_long) -> u32 {
+    n as u32
+}
+
+#[test]
+fn a_million_mixed_submissions_complete_exactly_once() {
+    const TOTAL: u64 = 1_000_000;
+    const IN_FLIGHT: u64 = 1_000;
+    let mut h = Harness::new();
+    let dir = common::TempDir::new("mixed");
+    let path = dir.file("data", &[7u8; 4096]);
+    let fd = common::open(&path, libc::O_RDONLY);
+    std::fs::read(&path).unwrap();
+    let ts = common::timespec(0, 10_000);
+
+    let mut seen = vec![0u8; TOTAL as usize];
+    let mut next = 0u64;
+    let mut outstanding = 0u64;
+    let mut rng = common::Rng(0x5eed);
+    let (mut invalid, mut punted) = (0u64, 0u64);
+    while next < TOTAL || outstanding > 0 {
+        let mut batch = 0;
+        while next < TOTAL && outstanding < IN_FLIGHT && batch < 64 {
+            let ud = next;
+            match rng.next() % 100 {
+                0..=69 => h.submit(common::call(ud, nr(libc::SYS_getppid), &[])),
+                70..=89 => h.submit(common::with_out_buf(
+                    ud,
+                    nr(libc::SYS_pread64),
+                    64,
+                    &[fd as u64, common::BUF0, 64, rng.next() % 4000],
+                )),
+                90..=94 => {
+                    punted += 1;
+                    let sub =
+                        common::with_in_buf(ud, nr(libc::SYS_nanosleep), &ts, &[common::BUF0, 0]);
+                    h.submit(sub.with_flags(SubmissionFlags::ASYNC));
+                }
+                _ => {
+                    invalid += 1;
+                    h.submit_raw(&common::invalid_frame(ud, rng.next()));
+                }
+            }
+            next += 1;
+            outstanding += 1;
+            batch += 1;
+        }
+        h.enter(batch, 0);
+        let done = if outstanding >= IN_FLIGHT || next == TOTAL {
+            h.wait_at_least(1)
+        } else {
+            h.reap_now()
+        };
+        for c in done {
+            let slot = &mut seen[c.user_data as usize];
+            *slot += 1;
+            assert_eq!(*slot, 1, "user_data {} completed twice", c.user_data);
+            if c.flags.contains(CompletionFlags::PROTOCOL_ERROR) {
+                assert!(c.result < 0);
+            }
+            outstanding -= 1;
+        }
+    }
+    assert!(seen.iter().all(|&n| n == 1));
+    let stats = h.exec.stats();
+    assert_eq!(stats.submitted, TOTAL);
+    assert_eq!(stats.completed, TOTAL);
+    assert_eq!(stats.protocol_errors, invalid);
+    assert_eq!(stats.punted_unbounded, punted);
+    common::close(fd);
+}
