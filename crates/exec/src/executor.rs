@@ -85,8 +85,9 @@ pub(crate) struct Shared {
 
 impl Shared {
     fn post(&self, c: &Completion<'_>) {
-        self.cq.post(c);
+        // Counted first, so that whoever reaps the completion sees it counted.
         self.counters.completed.fetch_add(1, Ordering::Relaxed);
+        self.cq.post(c);
     }
 
     fn post_result(&self, user_data: u64, result: i64, flags: CompletionFlags) {
@@ -543,6 +544,11 @@ mod tests {
         // SAFETY: getppid has no preconditions.
         assert_eq!(c.result, i64::from(unsafe { libc::getppid() }));
         assert_eq!(exec.stats().pool.panics, 1);
-        assert_eq!(exec.stats().in_pool, 0);
+        // The worker posts the completion, then leaves the count.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while exec.stats().in_pool != 0 {
+            assert!(Instant::now() < deadline, "the finished job is still counted");
+            std::thread::yield_now();
+        }
     }
 }
