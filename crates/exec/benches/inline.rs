@@ -10,9 +10,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use sysgate_exec::Executor;
-use sysgate_proto::{
-    Completion, Op, Submission, SubmissionFlags, SyscallOp, decode, encode_into,
-};
+use sysgate_proto::{Completion, Op, Submission, SubmissionFlags, SyscallOp, decode, encode_into};
 use sysgate_ring::{Consumer, Producer, Region, RegionSizes};
 
 struct Gate {
@@ -25,9 +23,12 @@ struct Gate {
 
 impl Gate {
     fn new() -> Self {
-        let region =
-            Region::create(RegionSizes { sq_bytes: 1 << 16, cq_bytes: 1 << 16, max_frame: 4096 })
-                .unwrap();
+        let region = Region::create(RegionSizes {
+            sq_bytes: 1 << 16,
+            cq_bytes: 1 << 16,
+            max_frame: 4096,
+        })
+        .unwrap();
         let exec =
             Executor::builder().build(region.sq_consumer().unwrap(), region.cq_producer().unwrap());
         Gate {
@@ -94,8 +95,13 @@ fn main() {
     let rounds = if quick { 7 } else { 21 };
     let ops_per_sample: u64 = if quick { 20_000 } else { 100_000 };
     let mut gate = Gate::new();
-    println!("inline getppid: median ns/op over {rounds} interleaved rounds of {ops_per_sample} ops");
-    println!("{:<28} {:>10} {:>10} {:>10} {:>8}", "variant", "median", "min", "max", "x direct");
+    println!(
+        "inline getppid: median ns/op over {rounds} interleaved rounds of {ops_per_sample} ops"
+    );
+    println!(
+        "{:<28} {:>10} {:>10} {:>10} {:>8}",
+        "variant", "median", "min", "max", "x direct"
+    );
     for batch in [1u32, 32] {
         let reps = ops_per_sample / u64::from(batch);
         let mut samples: [Vec<f64>; 3] = Default::default();
@@ -139,5 +145,9 @@ fn main() {
         }
     }
     let s = gate.exec.stats();
-    println!("executor: {} inline, {} punted", s.inline, s.punted_bounded + s.punted_unbounded);
+    println!(
+        "executor: {} inline, {} punted",
+        s.inline,
+        s.punted_bounded + s.punted_unbounded
+    );
 }

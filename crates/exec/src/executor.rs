@@ -1,6 +1,7 @@
 //! The executor: takes frames off the submission ring, runs them where they
 //! belong, and answers each with exactly one completion.
 
+use std::collections::HashMap;
 #[cfg(test)]
 use std::sync::atomic::AtomicU32;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -75,7 +76,7 @@ pub(crate) struct Shared {
     cq: CompletionQueue,
     counters: Counters,
     /// Requests handed to the pool and not yet completed.
-    in_pool: Mutex<u64>,
+    jobs: Mutex<JobTable>,
     pool_drained: Condvar,
     /// Set when the executor is dropped: queued work completes -ECANCELED.
     closing: AtomicBool,
@@ -137,7 +138,7 @@ impl Executor {
         let shared = Arc::new(Shared {
             cq,
             counters: Counters::default(),
-            in_pool: Mutex::new(0),
+            jobs: Mutex::new(JobTable::default()),
             pool_drained: Condvar::new(),
             closing: AtomicBool::new(false),
             #[cfg(test)]
@@ -251,11 +252,7 @@ impl Executor {
             protocol_errors: c.protocol_errors.load(Ordering::Relaxed),
             completed: c.completed.load(Ordering::Relaxed),
             lost: self.shared.cq.lost(),
-            in_pool: *self
-                .shared
-                .in_pool
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
+            in_pool: self.shared.lock_jobs().entries.len() as u64,
             pool,
         }
     }
@@ -281,18 +278,28 @@ impl Drop for Executor {
                 process(&self.shared, &self.pool, &self.frame, Context::Submitter);
             }
         }
+        // Queued work now completes -ECANCELED when a worker takes it; work
+        // running on a worker is interrupted until it returns.
         self.shared.closing.store(true, Ordering::Release);
-        let mut in_pool = self
-            .shared
-            .in_pool
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        while *in_pool > 0 {
-            in_pool = self
+        let signal = self.pool.interrupt_signal();
+        let mut jobs = self.shared.lock_jobs();
+        while !jobs.entries.is_empty() {
+            if let Some(sig) = signal {
+                for job in jobs.entries.values_mut() {
+                    if let JobPhase::Running { tid } = job.phase {
+                        job.cancelled = true;
+                        crate::interrupt::interrupt(tid, sig);
+                    }
+                }
+            }
+            // Re-sent every few milliseconds: a signal that lands just before
+            // the worker enters its syscall interrupts nothing.
+            jobs = self
                 .shared
                 .pool_drained
-                .wait(in_pool)
-                .unwrap_or_else(|e| e.into_inner());
+                .wait_timeout(jobs, Duration::from_millis(5))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 }
@@ -432,9 +439,22 @@ fn submit_to_pool(
         Account::Unbounded => &shared.counters.punted_unbounded,
     };
     counter.fetch_add(1, Ordering::Relaxed);
-    *shared.in_pool.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+    let id = {
+        let mut jobs = shared.lock_jobs();
+        jobs.next_id += 1;
+        let id = jobs.next_id;
+        jobs.entries.insert(
+            id,
+            JobEntry {
+                phase: JobPhase::Queued,
+                cancelled: false,
+            },
+        );
+        id
+    };
     let job = PuntedCall {
         shared: Arc::clone(shared),
+        id,
         user_data,
         call,
         filled,
@@ -443,9 +463,41 @@ fn submit_to_pool(
     pool.submit(account, key, Box::new(job));
 }
 
+/// The requests an executor has on the pool, by job id: what cancelling
+/// and dropping need to find and interrupt them.
+#[derive(Default)]
+struct JobTable {
+    next_id: u64,
+    entries: HashMap<u64, JobEntry>,
+}
+
+struct JobEntry {
+    phase: JobPhase,
+    /// Set by whoever wants the job gone; a running call interrupted while
+    /// this is set completes -ECANCELED.
+    cancelled: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum JobPhase {
+    /// Waiting in the pool's queue.
+    Queued,
+    /// In its syscall on worker thread `tid`: signals may be sent to it.
+    Running { tid: i32 },
+    /// The syscall returned; no more signals.
+    Finishing,
+}
+
+impl Shared {
+    fn lock_jobs(&self) -> std::sync::MutexGuard<'_, JobTable> {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// A call running on the pool.
 struct PuntedCall {
     shared: Arc<Shared>,
+    id: u64,
     user_data: u64,
     call: PreparedCall,
     filled: Option<usize>,
@@ -453,6 +505,18 @@ struct PuntedCall {
 }
 
 impl PuntedCall {
+    /// Moves the job to `phase`; returns whether it was cancelled.
+    fn enter_phase(&self, phase: JobPhase) -> bool {
+        let mut jobs = self.shared.lock_jobs();
+        match jobs.entries.get_mut(&self.id) {
+            Some(e) => {
+                e.phase = phase;
+                e.cancelled
+            }
+            None => true,
+        }
+    }
+
     fn finish(&mut self, result: i64, with_outputs: bool) {
         if std::mem::replace(&mut self.done, true) {
             return;
@@ -470,32 +534,38 @@ impl PuntedCall {
             self.shared
                 .post_result(self.user_data, result, CompletionFlags::POOL);
         }
-        let mut in_pool = self
-            .shared
-            .in_pool
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        *in_pool -= 1;
-        if *in_pool == 0 {
+        // Posted first, removed second: a dropping executor that sees the
+        // table empty knows every completion is on the ring.
+        let mut jobs = self.shared.lock_jobs();
+        jobs.entries.remove(&self.id);
+        if jobs.entries.is_empty() {
             self.shared.pool_drained.notify_all();
         }
     }
 }
 
 impl Job for PuntedCall {
-    fn run(&mut self, _tid: i32) {
-        if self.shared.closing.load(Ordering::Acquire) {
+    fn run(&mut self, tid: i32) {
+        let cancelled = self.enter_phase(JobPhase::Running { tid });
+        if cancelled || self.shared.closing.load(Ordering::Acquire) {
             return self.finish(-i64::from(libc::ECANCELED), false);
         }
         #[cfg(test)]
         if self.call.nr == self.shared.panic_on_nr.load(Ordering::Relaxed) {
+            self.enter_phase(JobPhase::Finishing);
             panic!("injected worker panic");
         }
         let result = self.call.run();
-        self.finish(result, true);
+        let cancelled = self.enter_phase(JobPhase::Finishing);
+        if cancelled && result == -i64::from(libc::EINTR) {
+            self.finish(-i64::from(libc::ECANCELED), false);
+        } else {
+            self.finish(result, true);
+        }
     }
 
     fn panicked(&mut self) {
+        self.enter_phase(JobPhase::Finishing);
         self.finish(codes::WORKER_PANICKED, false);
     }
 }
@@ -547,7 +617,10 @@ mod tests {
         // The worker posts the completion, then leaves the count.
         let deadline = Instant::now() + Duration::from_secs(5);
         while exec.stats().in_pool != 0 {
-            assert!(Instant::now() < deadline, "the finished job is still counted");
+            assert!(
+                Instant::now() < deadline,
+                "the finished job is still counted"
+            );
             std::thread::yield_now();
         }
     }

@@ -35,12 +35,14 @@ mod call;
 mod dispatch;
 mod executor;
 mod fdinfo;
+mod interrupt;
 mod pool;
 mod rings;
 
 use std::fmt;
 
 pub use executor::{Executor, ExecutorBuilder};
+pub use interrupt::default_signal;
 pub use pool::{Account, AccountStats, PoolConfig, PoolStats, WorkerPool};
 
 /// Why [`Executor::enter`] returned early.

@@ -116,6 +116,8 @@ struct Shared {
     /// Files with a write queued or running, and the writes waiting behind it.
     hashed: Mutex<HashMap<FileKey, VecDeque<Box<dyn Job>>>>,
     idle_timeout: Duration,
+    /// The signal whose (empty, non-restarting) handler is installed, if any.
+    interrupt_signal: Option<i32>,
     hashed_waits: AtomicU64,
     panics: AtomicU64,
 }
@@ -130,6 +132,9 @@ pub struct PoolConfig {
     /// How long an idle worker waits for work before it leaves (one worker
     /// per account always stays).
     pub idle_timeout: Duration,
+    /// The signal that interrupts a worker blocked in a call (see
+    /// [`crate::default_signal`]); `None` never interrupts.
+    pub interrupt_signal: Option<i32>,
 }
 
 impl PoolConfig {
@@ -142,6 +147,7 @@ impl PoolConfig {
             max_bounded: entries.min(4 * cpus).max(1),
             max_unbounded: nproc_limit().clamp(1, 1024),
             idle_timeout: Duration::from_secs(5),
+            interrupt_signal: Some(crate::interrupt::default_signal()),
         }
     }
 }
@@ -196,6 +202,9 @@ impl WorkerPool {
                     accounts: [account(config.max_bounded), account(config.max_unbounded)],
                     hashed: Mutex::new(HashMap::new()),
                     idle_timeout: config.idle_timeout,
+                    interrupt_signal: config
+                        .interrupt_signal
+                        .filter(|&s| crate::interrupt::install(s)),
                     hashed_waits: AtomicU64::new(0),
                     panics: AtomicU64::new(0),
                 }),
@@ -221,6 +230,12 @@ impl WorkerPool {
             spawn_worker(&self.owner.shared, account, &mut c);
         }
         old
+    }
+
+    /// The signal that interrupts a blocked worker, if interruption is
+    /// available (it is not when the host program handles that signal).
+    pub fn interrupt_signal(&self) -> Option<i32> {
+        self.owner.shared.interrupt_signal
     }
 
     /// A snapshot of the pool's counters.
@@ -306,6 +321,9 @@ fn spawn_worker(shared: &Arc<Shared>, account: Account, c: &mut MutexGuard<'_, C
 
 fn worker_main(shared: &Shared, account: Account) {
     set_min_timer_slack();
+    if let Some(sig) = shared.interrupt_signal {
+        crate::interrupt::unblock_on_this_thread(sig);
+    }
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::gettid() };
     let q = &shared.accounts[account.index()];
@@ -422,6 +440,7 @@ mod tests {
             max_bounded: max_b,
             max_unbounded: max_u,
             idle_timeout: idle,
+            interrupt_signal: None,
         }
     }
 

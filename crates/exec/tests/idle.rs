@@ -18,6 +18,7 @@ fn idle_workers_leave_and_an_idle_executor_uses_no_cpu() {
         max_bounded: 4,
         max_unbounded: 8,
         idle_timeout: Duration::from_millis(100),
+        ..PoolConfig::for_entries(64)
     };
     let mut h = Harness::with(Executor::builder().pool_config(config));
     let ts = common::timespec(0, 5_000_000);

@@ -19,6 +19,7 @@ fn two_hundred_sleeps_never_use_more_than_sixteen_workers() {
         max_bounded: 4,
         max_unbounded: 16,
         idle_timeout: Duration::from_secs(5),
+        ..PoolConfig::for_entries(64)
     };
     let mut h = Harness::with(Executor::builder().pool_config(config));
     let ts = common::timespec(0, 20_000_000);

@@ -97,6 +97,24 @@ impl Harness {
         v.pop().unwrap()
     }
 
+    /// Drops the executor, then returns every completion left on the ring.
+    pub fn drop_executor(self) -> Vec<Completion<'static>> {
+        let Harness {
+            exec,
+            mut cq,
+            mut frame,
+            _region,
+            ..
+        } = self;
+        drop(exec);
+        let mut out = Vec::new();
+        while cq.pop(&mut frame).unwrap().is_some() {
+            let c: Completion = decode(&frame).expect("completion decodes");
+            out.push(c.into_owned());
+        }
+        out
+    }
+
     /// Submits one request, runs it, and returns its completion.
     pub fn run(&mut self, sub: Submission<'_>) -> Completion<'static> {
         let ud = sub.user_data;
