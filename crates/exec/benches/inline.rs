@@ -95,6 +95,13 @@ fn main() {
     let rounds = if quick { 7 } else { 21 };
     let ops_per_sample: u64 = if quick { 20_000 } else { 100_000 };
     let mut gate = Gate::new();
+    if std::env::args().any(|a| a == "--profile") {
+        // Only the inline path at batch 32, for `perf record`.
+        for _ in 0..200_000 {
+            black_box(gate.round(32, SubmissionFlags::empty()));
+        }
+        return;
+    }
     println!(
         "inline getppid: median ns/op over {rounds} interleaved rounds of {ops_per_sample} ops"
     );

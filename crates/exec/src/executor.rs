@@ -17,7 +17,7 @@ use sysgate_proto::{
 use crate::call::PreparedCall;
 use crate::dispatch::{Context, Step, inline_step};
 use crate::pool::{Account, Job, PoolConfig, WorkerPool};
-use crate::rings::{CompletionQueue, SqReader};
+use crate::rings::{CompletionBatch, CompletionQueue, SqReader};
 use crate::{EnterError, ExecStats};
 use sysgate_ring::RingWaker;
 
@@ -107,8 +107,13 @@ pub struct Executor {
     shared: Arc<Shared>,
     pool: WorkerPool,
     frame: Vec<u8>,
+    /// Reused by every `enter`.
+    pass: Pass,
     poller: Option<Poller>,
 }
+
+/// Completions a pass collects before handing them over.
+const PASS_BATCH: usize = 64;
 
 struct Poller {
     stop: Arc<AtomicBool>,
@@ -149,6 +154,7 @@ impl Executor {
             shared,
             pool,
             frame: Vec::new(),
+            pass: Pass::default(),
             poller: None,
         };
         if let Some(idle) = builder.sq_poll_idle {
@@ -170,13 +176,18 @@ impl Executor {
             .name("sysgate-sqpoll".into())
             .spawn(move || {
                 let mut frame = Vec::new();
+                let mut pass = Pass::default();
                 let mut last_work = Instant::now();
                 while !stop2.load(Ordering::Acquire) {
                     match sq.pop(&mut frame) {
                         Ok(true) => {
-                            process(&shared, &pool, &frame, Context::Poller);
+                            process(&shared, &pool, &frame, Context::Poller, &mut pass);
+                            if pass.batch.len() >= PASS_BATCH {
+                                shared.end_pass(&mut pass);
+                            }
                             last_work = Instant::now();
                         }
+                        Ok(false) if pass.submitted > 0 => shared.end_pass(&mut pass),
                         Ok(false) if last_work.elapsed() < idle => std::hint::spin_loop(),
                         Ok(false) => {
                             // Idle long enough: sleep until a submitter (or
@@ -214,15 +225,34 @@ impl Executor {
     ) -> Result<u32, EnterError> {
         let mut taken = 0;
         if let Some(sq) = &mut self.sq {
+            let pass = &mut self.pass;
+            let mut failed = None;
             while taken < to_submit {
                 match sq.pop(&mut self.frame) {
                     Ok(true) => {
-                        process(&self.shared, &self.pool, &self.frame, Context::Submitter);
+                        process(
+                            &self.shared,
+                            &self.pool,
+                            &self.frame,
+                            Context::Submitter,
+                            pass,
+                        );
                         taken += 1;
+                        if pass.batch.len() >= PASS_BATCH {
+                            self.shared.end_pass(pass);
+                        }
                     }
                     Ok(false) => break,
-                    Err(e) => return Err(EnterError::Ring(e)),
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
                 }
+            }
+            self.shared.end_pass(pass);
+            let released = sq.release();
+            if let Some(e) = failed.or(released.err()) {
+                return Err(EnterError::Ring(e));
             }
         }
         // In polling mode the poller takes submissions; a submitter's push
@@ -275,8 +305,15 @@ impl Drop for Executor {
         // ring: answer it too.
         if let Some(sq) = &mut self.sq {
             while let Ok(true) = sq.pop(&mut self.frame) {
-                process(&self.shared, &self.pool, &self.frame, Context::Submitter);
+                process(
+                    &self.shared,
+                    &self.pool,
+                    &self.frame,
+                    Context::Submitter,
+                    &mut self.pass,
+                );
             }
+            self.shared.end_pass(&mut self.pass);
         }
         // Queued work now completes -ECANCELED when a worker takes it; work
         // running on a worker is interrupted until it returns.
@@ -304,10 +341,49 @@ impl Drop for Executor {
     }
 }
 
+/// What one pass over the submission ring produced on this thread: its
+/// completions, encoded locally, and its counts. [`Shared::end_pass`] hands
+/// them over at once — one lock, one publish, a few atomic adds per batch
+/// rather than per request.
+#[derive(Default)]
+pub(crate) struct Pass {
+    batch: CompletionBatch,
+    submitted: u64,
+    inline: u64,
+    refused: u64,
+    protocol_errors: u64,
+}
+
+impl Pass {
+    fn post(&mut self, user_data: u64, result: i64, flags: CompletionFlags) {
+        self.batch.push(&Completion::new(user_data, result, flags));
+    }
+}
+
+impl Shared {
+    fn end_pass(&self, pass: &mut Pass) {
+        let c = &self.counters;
+        for (counter, n) in [
+            (&c.submitted, &mut pass.submitted),
+            (&c.inline, &mut pass.inline),
+            (&c.refused, &mut pass.refused),
+            (&c.protocol_errors, &mut pass.protocol_errors),
+        ] {
+            if *n > 0 {
+                counter.fetch_add(std::mem::take(n), Ordering::Relaxed);
+            }
+        }
+        // Counted before posting, so whoever reaps them sees them counted.
+        c.completed
+            .fetch_add(pass.batch.len() as u64, Ordering::Relaxed);
+        self.cq.post_batch(&mut pass.batch);
+    }
+}
+
 /// Decodes, validates and dispatches one submission frame. Every path ends
-/// in exactly one completion, now or from the pool.
-fn process(shared: &Arc<Shared>, pool: &WorkerPool, frame: &[u8], ctx: Context) {
-    shared.counters.submitted.fetch_add(1, Ordering::Relaxed);
+/// in exactly one completion: in `pass` now, or from the pool later.
+fn process(shared: &Arc<Shared>, pool: &WorkerPool, frame: &[u8], ctx: Context, pass: &mut Pass) {
+    pass.submitted += 1;
     let sub: Submission<'_> = match decode(frame) {
         Ok(sub) => sub,
         Err(e) => {
@@ -316,20 +392,14 @@ fn process(shared: &Arc<Shared>, pool: &WorkerPool, frame: &[u8], ctx: Context) 
                 DecodeError::UnsupportedVersion { .. } => codes::UNSUPPORTED_VERSION,
                 _ => codes::UNDECODABLE,
             };
-            shared
-                .counters
-                .protocol_errors
-                .fetch_add(1, Ordering::Relaxed);
-            shared.post_result(user_data, code, CompletionFlags::PROTOCOL_ERROR);
+            pass.protocol_errors += 1;
+            pass.post(user_data, code, CompletionFlags::PROTOCOL_ERROR);
             return;
         }
     };
     if sub.validate(None).is_err() {
-        shared
-            .counters
-            .protocol_errors
-            .fetch_add(1, Ordering::Relaxed);
-        shared.post_result(
+        pass.protocol_errors += 1;
+        pass.post(
             sub.user_data,
             codes::INVALID,
             CompletionFlags::PROTOCOL_ERROR,
@@ -339,14 +409,14 @@ fn process(shared: &Arc<Shared>, pool: &WorkerPool, frame: &[u8], ctx: Context) 
     let op = match &sub.op {
         Op::Syscall(op) => op,
         Op::Nop => {
-            shared.counters.inline.fetch_add(1, Ordering::Relaxed);
-            shared.post_result(sub.user_data, 0, CompletionFlags::INLINE);
+            pass.inline += 1;
+            pass.post(sub.user_data, 0, CompletionFlags::INLINE);
             return;
         }
         Op::Cancel { .. } | Op::Timeout { .. } | Op::LinkTimeout { .. } => {
             // Control operations arrive with the executor-control issue;
             // until then they are answered, not dropped.
-            shared.post_result(
+            pass.post(
                 sub.user_data,
                 -i64::from(libc::EOPNOTSUPP),
                 CompletionFlags::INLINE,
@@ -356,51 +426,32 @@ fn process(shared: &Arc<Shared>, pool: &WorkerPool, frame: &[u8], ctx: Context) 
     };
     let mut call = PreparedCall::new(op, &[]);
     let filled = filled_buffer(&call);
-    match inline_step(&mut call, sub.flags, ctx) {
-        Step::Done(result) => {
-            shared.counters.inline.fetch_add(1, Ordering::Relaxed);
-            complete(
-                shared,
-                sub.user_data,
-                result,
-                CompletionFlags::INLINE,
-                &call,
-                filled,
-            );
-        }
+    let result = match inline_step(&mut call, sub.flags, ctx) {
+        Step::Done(result) => result,
         Step::Refused(code) => {
-            shared.counters.refused.fetch_add(1, Ordering::Relaxed);
-            shared.post_result(sub.user_data, code, CompletionFlags::REFUSED);
+            pass.refused += 1;
+            pass.post(sub.user_data, code, CompletionFlags::REFUSED);
+            return;
         }
-        _ if sub.flags.contains(SubmissionFlags::NOWAIT) => {
-            shared.counters.inline.fetch_add(1, Ordering::Relaxed);
-            let again = -i64::from(libc::EAGAIN);
-            complete(
-                shared,
-                sub.user_data,
-                again,
-                CompletionFlags::INLINE,
-                &call,
-                filled,
-            );
-        }
+        _ if sub.flags.contains(SubmissionFlags::NOWAIT) => -i64::from(libc::EAGAIN),
         Step::WouldBlock { .. } => {
             // Readiness waits arrive with the executor-control issue; until
             // then a call that would block on a pollable fd takes a worker.
-            submit_to_pool(
-                shared,
-                pool,
-                Account::Unbounded,
-                None,
-                sub.user_data,
-                call,
-                filled,
-            );
+            let (account, key) = (Account::Unbounded, None);
+            return submit_to_pool(shared, pool, account, key, sub.user_data, call, filled);
         }
         Step::Punt(account, key) => {
-            submit_to_pool(shared, pool, account, key, sub.user_data, call, filled);
+            return submit_to_pool(shared, pool, account, key, sub.user_data, call, filled);
         }
-    }
+    };
+    pass.inline += 1;
+    pass.batch.push(&completion(
+        sub.user_data,
+        result,
+        CompletionFlags::INLINE,
+        &call,
+        filled,
+    ));
 }
 
 /// Which of the call's buffers holds as many bytes as the call returns.
@@ -408,21 +459,19 @@ fn filled_buffer(call: &PreparedCall) -> Option<usize> {
     call.arg_buffer_index(crate::dispatch::filled_by_result(call.nr)?)
 }
 
-fn complete(
-    shared: &Shared,
+/// The completion of a call that returned `result`, with its outputs.
+fn completion(
     user_data: u64,
     result: i64,
     flags: CompletionFlags,
     call: &PreparedCall,
     filled: Option<usize>,
-) {
-    if call.is_immediate() {
-        shared.post_result(user_data, result, flags);
-    } else {
-        let mut c = Completion::new(user_data, result, flags);
+) -> Completion<'static> {
+    let mut c = Completion::new(user_data, result, flags);
+    if !call.is_immediate() {
         c.outputs = call.outputs(result, filled);
-        shared.post(&c);
     }
+    c
 }
 
 fn submit_to_pool(
@@ -522,14 +571,14 @@ impl PuntedCall {
             return;
         }
         if with_outputs {
-            complete(
-                &self.shared,
+            let c = completion(
                 self.user_data,
                 result,
                 CompletionFlags::POOL,
                 &self.call,
                 self.filled,
             );
+            self.shared.post(&c);
         } else {
             self.shared
                 .post_result(self.user_data, result, CompletionFlags::POOL);

@@ -4,7 +4,7 @@
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use sysgate_proto::{Completion, encode_into, encoded_len};
+use sysgate_proto::{Completion, EncodeError, encode_into};
 use sysgate_ring::{CompletionPoster, Consumer, RingError, RingWaker};
 
 /// The consuming end of the submission ring.
@@ -110,20 +110,49 @@ impl CompletionQueue {
     pub(crate) fn post(&self, c: &Completion<'_>) {
         let mut w = self.lock();
         let w = &mut *w;
-        let len = match encoded_len(c) {
-            Ok(len) => len,
-            Err(_) => {
-                w.lost += 1;
-                return;
+        if w.scratch.len() < 64 {
+            w.scratch.resize(64, 0);
+        }
+        let encoded = match encode_into(c, &mut w.scratch) {
+            Err(EncodeError::BufferTooSmall { needed }) => {
+                w.scratch.resize(needed, 0);
+                encode_into(c, &mut w.scratch)
             }
+            other => other,
         };
-        w.scratch.resize(len, 0);
-        if encode_into(c, &mut w.scratch).is_err() || w.poster.post(w.scratch.as_slice()).is_err() {
+        let posted = encoded.ok().map(|len| w.poster.post(&w.scratch[..len]));
+        if !matches!(posted, Some(Ok(_))) {
             w.lost += 1;
         }
         if w.waiters > 0 {
             self.posted.notify_all();
         }
+    }
+
+    /// Hands a batch of locally encoded completions to the ring: one lock,
+    /// one publish, at most one wake-up.
+    pub(crate) fn post_batch(&self, batch: &mut CompletionBatch) {
+        if batch.ends.is_empty() && batch.lost == 0 {
+            return;
+        }
+        let mut w = self.lock();
+        w.lost += std::mem::take(&mut batch.lost);
+        let mut start = 0;
+        for &end in &batch.ends {
+            if w.poster.stage(&batch.frames[start..end]).is_err() {
+                w.lost += 1;
+            }
+            start = end;
+        }
+        // An error here means the frames are in the ring but the wake-up
+        // failed; the consumer still finds them on its next look.
+        let _ = w.poster.publish();
+        if w.waiters > 0 {
+            self.posted.notify_all();
+        }
+        drop(w);
+        batch.frames.clear();
+        batch.ends.clear();
     }
 
     /// Moves backlog entries into the ring as space allows.
@@ -164,5 +193,47 @@ impl CompletionQueue {
             };
             w.waiters -= 1;
         }
+    }
+}
+
+/// Completions produced on one thread during one pass over the submission
+/// ring, encoded locally and handed over with
+/// [`CompletionQueue::post_batch`].
+#[derive(Default)]
+pub(crate) struct CompletionBatch {
+    frames: Vec<u8>,
+    ends: Vec<usize>,
+    /// Completions that could not be encoded.
+    lost: u64,
+}
+
+impl CompletionBatch {
+    /// Encodes `c` onto the batch (or counts it lost if it cannot be
+    /// encoded; see [`CompletionQueue::lost`]).
+    pub(crate) fn push(&mut self, c: &Completion<'_>) {
+        let start = self.frames.len();
+        self.frames.resize(start + 64, 0);
+        let encoded = match encode_into(c, &mut self.frames[start..]) {
+            Err(EncodeError::BufferTooSmall { needed }) => {
+                self.frames.resize(start + needed, 0);
+                encode_into(c, &mut self.frames[start..])
+            }
+            other => other,
+        };
+        match encoded {
+            Ok(len) => {
+                self.frames.truncate(start + len);
+                self.ends.push(start + len);
+            }
+            Err(_) => {
+                self.frames.truncate(start);
+                self.lost += 1;
+            }
+        }
+    }
+
+    /// How many completions wait in the batch.
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
     }
 }

@@ -132,6 +132,32 @@ impl CompletionPoster {
         &mut self,
         frame: F,
     ) -> Result<Posted, PostError<F>> {
+        let posted = self.append(frame, true)?;
+        Ok(posted)
+    }
+
+    /// `poster.stage(frame)` — like [`post`](CompletionPoster::post), but a
+    /// completion that goes into the ring stays invisible until
+    /// [`publish`](CompletionPoster::publish): a batch of completions costs
+    /// one `Release` store (and at most one wake-up).
+    pub fn stage<F: AsRef<[u8]> + Into<Vec<u8>>>(
+        &mut self,
+        frame: F,
+    ) -> Result<Posted, PostError<F>> {
+        self.append(frame, false)
+    }
+
+    /// `poster.publish()` — makes every staged completion visible, waking a
+    /// sleeping consumer.
+    pub fn publish(&mut self) -> Result<(), RingError> {
+        self.producer.publish()
+    }
+
+    fn append<F: AsRef<[u8]> + Into<Vec<u8>>>(
+        &mut self,
+        frame: F,
+        publish: bool,
+    ) -> Result<Posted, PostError<F>> {
         let max = self.producer.max_frame();
         if frame.as_ref().len() > max as usize {
             return Err(PostError::TooLarge { frame, max });
@@ -142,7 +168,12 @@ impl CompletionPoster {
             return Err(PostError::Corrupt { frame, error });
         }
         if self.backlog.is_empty() {
-            match self.producer.push(frame) {
+            let pushed = if publish {
+                self.producer.push(frame)
+            } else {
+                self.producer.stage(frame)
+            };
+            match pushed {
                 Ok(()) => return Ok(Posted::Ring),
                 Err(PushError::Full(frame)) => self.enqueue(frame.into()),
                 Err(PushError::TooLarge { frame, max }) => {

@@ -1,5 +1,6 @@
 //! Frame counters ("how many completions are waiting") and the waker that
 //! interrupts a sleeping consumer.
+#![cfg(not(loom))]
 
 use std::time::{Duration, Instant};
 
