@@ -184,3 +184,20 @@ fn reads_on_empty_pipes_leave_the_submitting_thread() {
     common::close(r);
     common::close(w);
 }
+
+#[test]
+fn the_polling_thread_sleeps_when_idle_and_wakes_for_work() {
+    let mut h = Harness::polling();
+    let need_wakeup = sysgate_ring::layout::flags::SQ_NEED_WAKEUP;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while h.region.flags() & need_wakeup == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the poller never went to sleep"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // Asleep: a submission wakes it (the push sees NEED_WAKEUP) and runs.
+    let c = h.run(call(20, nr(libc::SYS_getppid), &[]));
+    assert_eq!(c.flags, CompletionFlags::INLINE);
+}

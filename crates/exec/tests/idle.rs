@@ -47,4 +47,24 @@ fn idle_workers_leave_and_an_idle_executor_uses_no_cpu() {
         "idle executor used {used:?} of CPU in 1 s"
     );
     assert_eq!(h.exec.stats().pool.unbounded.workers, 1, "one worker stays");
+
+    drop(h);
+
+    // A polling executor, once its poller has gone to sleep, is just as idle.
+    let h = Harness::polling();
+    let need_wakeup = sysgate_ring::layout::flags::SQ_NEED_WAKEUP;
+    while h.region.flags() & need_wakeup == 0 {
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(5),
+            "the poller never slept"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let before = common::process_cpu();
+    std::thread::sleep(Duration::from_secs(1));
+    let used = common::process_cpu() - before;
+    assert!(
+        used < Duration::from_millis(20),
+        "idle polling executor used {used:?} in 1 s"
+    );
 }

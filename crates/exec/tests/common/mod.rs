@@ -21,7 +21,7 @@ pub struct Harness {
     sq: Producer,
     cq: Consumer,
     frame: Vec<u8>,
-    _region: Region,
+    pub region: Region,
 }
 
 impl Harness {
@@ -46,7 +46,7 @@ impl Harness {
             sq: region.sq_producer().unwrap(),
             cq: region.cq_consumer().unwrap(),
             frame: Vec::new(),
-            _region: region,
+            region,
         }
     }
 
@@ -103,10 +103,11 @@ impl Harness {
             exec,
             mut cq,
             mut frame,
-            _region,
+            region,
             ..
         } = self;
         drop(exec);
+        let _keep_mapped = region;
         let mut out = Vec::new();
         while cq.pop(&mut frame).unwrap().is_some() {
             let c: Completion = decode(&frame).expect("completion decodes");
