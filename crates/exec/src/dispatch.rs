@@ -22,6 +22,8 @@ pub(crate) enum Context {
     Submitter,
     /// The submission-polling thread.
     Poller,
+    /// A pool worker, continuing a link chain.
+    Worker,
 }
 
 /// What the inline step decided.

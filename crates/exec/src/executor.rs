@@ -1,7 +1,7 @@
 //! The executor: takes frames off the submission ring, runs them where they
 //! belong, and answers each with exactly one completion.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 #[cfg(test)]
 use std::sync::atomic::AtomicU32;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -16,7 +16,7 @@ use sysgate_proto::{
 
 use crate::call::PreparedCall;
 use crate::dispatch::{Context, Step, inline_step};
-use crate::pool::{Account, Job, PoolConfig, WorkerPool};
+use crate::pool::{Account, Job, PoolConfig, PoolHandle, WorkerPool};
 use crate::rings::{CompletionBatch, CompletionQueue, SqReader};
 use crate::{EnterError, ExecStats};
 use sysgate_ring::RingWaker;
@@ -193,14 +193,17 @@ impl Executor {
                             // Idle long enough: sleep until a submitter (or
                             // drop) wakes us. The ring sets NEED_WAKEUP.
                             if sq.wait(None).is_err() {
-                                return;
+                                break;
                             }
                             last_work = Instant::now();
                         }
                         // A corrupt ring cannot be read any further.
-                        Err(_) => return,
+                        Err(_) => break,
                     }
                 }
+                // Members of a chain whose last member never came.
+                abandon_open_chain(&mut pass);
+                shared.end_pass(&mut pass);
             })
             .expect("spawning the polling thread");
         self.poller = Some(Poller {
@@ -313,6 +316,8 @@ impl Drop for Executor {
                     &mut self.pass,
                 );
             }
+            // A chain whose last member never arrived never started.
+            abandon_open_chain(&mut self.pass);
             self.shared.end_pass(&mut self.pass);
         }
         // Queued work now completes -ECANCELED when a worker takes it; work
@@ -348,6 +353,8 @@ impl Drop for Executor {
 #[derive(Default)]
 pub(crate) struct Pass {
     batch: CompletionBatch,
+    /// A link chain whose last member has not arrived yet.
+    chain: Option<ChainBuilder>,
     submitted: u64,
     inline: u64,
     refused: u64,
@@ -394,9 +401,32 @@ fn process(shared: &Arc<Shared>, pool: &WorkerPool, frame: &[u8], ctx: Context, 
             };
             pass.protocol_errors += 1;
             pass.post(user_data, code, CompletionFlags::PROTOCOL_ERROR);
+            // An unreadable member breaks its chain: the other members are
+            // cancelled. Its flags byte, if there is one, says whether the
+            // chain goes on past it.
+            let links_on = frame
+                .get(9)
+                .is_some_and(|&f| SubmissionFlags::from_bits_retain(f).links_next());
+            if links_on || pass.chain.is_some() {
+                pass.chain.get_or_insert_with(ChainBuilder::default).broken = true;
+            }
+            if !links_on {
+                close_chain(shared, pool, ctx, pass);
+            }
             return;
         }
     };
+    if pass.chain.is_some() || sub.flags.links_next() {
+        let last = !sub.flags.links_next();
+        pass.chain
+            .get_or_insert_with(ChainBuilder::default)
+            .subs
+            .push(sub.into_owned());
+        if last {
+            close_chain(shared, pool, ctx, pass);
+        }
+        return;
+    }
     if sub.validate(None).is_err() {
         pass.protocol_errors += 1;
         pass.post(
@@ -406,45 +436,171 @@ fn process(shared: &Arc<Shared>, pool: &WorkerPool, frame: &[u8], ctx: Context, 
         );
         return;
     }
+    if let Started::Pooled(job) = start(shared, ctx, pass, &sub, &[]) {
+        job.submit(&pool.handle());
+    }
+}
+
+/// A link chain being read off the ring: it runs once its last member (one
+/// without LINK/HARDLINK) has arrived.
+#[derive(Default)]
+pub(crate) struct ChainBuilder {
+    subs: Vec<Submission<'static>>,
+    /// A member failed to decode: the rest are cancelled, not run.
+    broken: bool,
+}
+
+/// The members of a chain still to run, and the results of those that ran
+/// (what `Arg::LinkResult` refers to).
+struct Chain {
+    subs: VecDeque<Submission<'static>>,
+    results: Vec<i64>,
+}
+
+fn close_chain(shared: &Arc<Shared>, pool: &WorkerPool, ctx: Context, pass: &mut Pass) {
+    let Some(b) = pass.chain.take() else { return };
+    let mut chain = Chain {
+        subs: b.subs.into(),
+        results: Vec::new(),
+    };
+    if b.broken {
+        cancel_rest(&mut chain, pass);
+    } else {
+        run_chain(shared, &pool.handle(), ctx, pass, chain);
+    }
+}
+
+/// Cancels the members of a chain still waiting for its last member.
+fn abandon_open_chain(pass: &mut Pass) {
+    if let Some(b) = pass.chain.take() {
+        let mut chain = Chain {
+            subs: b.subs.into(),
+            results: Vec::new(),
+        };
+        cancel_rest(&mut chain, pass);
+    }
+}
+
+fn cancel_rest(chain: &mut Chain, pass: &mut Pass) {
+    for sub in chain.subs.drain(..) {
+        pass.post(
+            sub.user_data,
+            -i64::from(libc::ECANCELED),
+            CompletionFlags::empty(),
+        );
+    }
+}
+
+/// Runs a chain's members in order, here as far as they finish here; the
+/// first that must go to the pool takes the rest of the chain with it.
+fn run_chain(
+    shared: &Arc<Shared>,
+    pool: &PoolHandle,
+    ctx: Context,
+    pass: &mut Pass,
+    mut chain: Chain,
+) {
+    while let Some(sub) = chain.subs.pop_front() {
+        let position = u16::try_from(chain.results.len()).unwrap_or(u16::MAX);
+        let (result, ok) = if sub.validate(Some(position)).is_err() {
+            pass.protocol_errors += 1;
+            pass.post(
+                sub.user_data,
+                codes::INVALID,
+                CompletionFlags::PROTOCOL_ERROR,
+            );
+            (codes::INVALID, false)
+        } else {
+            match start(shared, ctx, pass, &sub, &chain.results) {
+                Started::Here { result, ok } => (result, ok),
+                Started::Pooled(mut job) => {
+                    job.rest = Some((sub.flags, chain));
+                    return job.submit(pool);
+                }
+            }
+        };
+        chain.results.push(result);
+        if !link_continues(sub.flags, ok) {
+            return cancel_rest(&mut chain, pass);
+        }
+    }
+}
+
+/// Whether the request after one with `flags` runs, given whether this one
+/// succeeded (a non-negative result that is not a short read or write).
+fn link_continues(flags: SubmissionFlags, ok: bool) -> bool {
+    flags.contains(SubmissionFlags::HARDLINK) || ok
+}
+
+/// Where [`start`] left a request.
+enum Started {
+    /// It finished here and its completion is in the pass.
+    Here {
+        result: i64,
+        /// Succeeded in full: a linked successor may run.
+        ok: bool,
+    },
+    /// It must run on the pool; the caller submits the job.
+    Pooled(Box<PuntedCall>),
+}
+
+/// Runs one validated request on this thread if it can finish here.
+fn start(
+    shared: &Arc<Shared>,
+    ctx: Context,
+    pass: &mut Pass,
+    sub: &Submission<'_>,
+    chain_results: &[i64],
+) -> Started {
     let op = match &sub.op {
         Op::Syscall(op) => op,
         Op::Nop => {
             pass.inline += 1;
             pass.post(sub.user_data, 0, CompletionFlags::INLINE);
-            return;
+            return Started::Here {
+                result: 0,
+                ok: true,
+            };
         }
         Op::Cancel { .. } | Op::Timeout { .. } | Op::LinkTimeout { .. } => {
             // Control operations arrive with the executor-control issue;
             // until then they are answered, not dropped.
-            pass.post(
-                sub.user_data,
-                -i64::from(libc::EOPNOTSUPP),
-                CompletionFlags::INLINE,
-            );
-            return;
+            let result = -i64::from(libc::EOPNOTSUPP);
+            pass.post(sub.user_data, result, CompletionFlags::INLINE);
+            return Started::Here { result, ok: false };
         }
     };
-    let mut call = PreparedCall::new(op, &[]);
+    let mut call = PreparedCall::new(op, chain_results);
     let filled = filled_buffer(&call);
     let result = match inline_step(&mut call, sub.flags, ctx) {
         Step::Done(result) => result,
         Step::Refused(code) => {
             pass.refused += 1;
             pass.post(sub.user_data, code, CompletionFlags::REFUSED);
-            return;
+            return Started::Here {
+                result: code,
+                ok: false,
+            };
         }
         _ if sub.flags.contains(SubmissionFlags::NOWAIT) => -i64::from(libc::EAGAIN),
+        // Readiness waits arrive with the executor-control issue; until then
+        // a call that would block on a pollable fd takes a worker.
         Step::WouldBlock { .. } => {
-            // Readiness waits arrive with the executor-control issue; until
-            // then a call that would block on a pollable fd takes a worker.
-            let (account, key) = (Account::Unbounded, None);
-            return submit_to_pool(shared, pool, account, key, sub.user_data, call, filled);
+            return Started::Pooled(punt_job(
+                shared,
+                Account::Unbounded,
+                None,
+                sub.user_data,
+                call,
+                filled,
+            ));
         }
         Step::Punt(account, key) => {
-            return submit_to_pool(shared, pool, account, key, sub.user_data, call, filled);
+            return Started::Pooled(punt_job(shared, account, key, sub.user_data, call, filled));
         }
     };
     pass.inline += 1;
+    let ok = result >= 0 && !is_short(&call, result);
     pass.batch.push(&completion(
         sub.user_data,
         result,
@@ -452,6 +608,25 @@ fn process(shared: &Arc<Shared>, pool: &WorkerPool, frame: &[u8], ctx: Context, 
         &call,
         filled,
     ));
+    Started::Here { result, ok }
+}
+
+/// Whether a read- or write-like call moved fewer bytes than asked: a
+/// short transfer breaks a LINK chain, as in io_uring.
+fn is_short(call: &PreparedCall, result: i64) -> bool {
+    let Some(sig) = sysgate_sys::signature(call.nr) else {
+        return false;
+    };
+    if sig.ret != sysgate_sys::RetKind::Size {
+        return false;
+    }
+    sig.args.iter().any(|a| match a.kind {
+        sysgate_sys::ArgKind::InBuf { len_arg } | sysgate_sys::ArgKind::OutBuf { len_arg } => call
+            .args
+            .get(usize::from(len_arg))
+            .is_some_and(|&len| (result as u64) < len),
+        _ => false,
+    })
 }
 
 /// Which of the call's buffers holds as many bytes as the call returns.
@@ -474,15 +649,15 @@ fn completion(
     c
 }
 
-fn submit_to_pool(
+/// Registers a pool job for `call` (it still has to be submitted).
+fn punt_job(
     shared: &Arc<Shared>,
-    pool: &WorkerPool,
     account: Account,
     key: Option<crate::pool::FileKey>,
     user_data: u64,
     call: PreparedCall,
     filled: Option<usize>,
-) {
+) -> Box<PuntedCall> {
     let counter = match account {
         Account::Bounded => &shared.counters.punted_bounded,
         Account::Unbounded => &shared.counters.punted_unbounded,
@@ -501,15 +676,18 @@ fn submit_to_pool(
         );
         id
     };
-    let job = PuntedCall {
+    Box::new(PuntedCall {
         shared: Arc::clone(shared),
+        pool: None,
         id,
+        account,
+        key,
         user_data,
         call,
         filled,
+        rest: None,
         done: false,
-    };
-    pool.submit(account, key, Box::new(job));
+    })
 }
 
 /// The requests an executor has on the pool, by job id: what cancelling
@@ -543,17 +721,29 @@ impl Shared {
     }
 }
 
-/// A call running on the pool.
+/// A call running on the pool, with the rest of its link chain.
 struct PuntedCall {
     shared: Arc<Shared>,
+    /// Where follow-up chain members go; set at submission.
+    pool: Option<PoolHandle>,
     id: u64,
+    account: Account,
+    key: Option<crate::pool::FileKey>,
     user_data: u64,
     call: PreparedCall,
     filled: Option<usize>,
+    /// This request's flags and the chain members after it.
+    rest: Option<(SubmissionFlags, Chain)>,
     done: bool,
 }
 
 impl PuntedCall {
+    fn submit(mut self: Box<Self>, pool: &PoolHandle) {
+        self.pool = Some(pool.clone());
+        let (account, key) = (self.account, self.key);
+        pool.submit(account, key, self);
+    }
+
     /// Moves the job to `phase`; returns whether it was cancelled.
     fn enter_phase(&self, phase: JobPhase) -> bool {
         let mut jobs = self.shared.lock_jobs();
@@ -582,6 +772,21 @@ impl PuntedCall {
         } else {
             self.shared
                 .post_result(self.user_data, result, CompletionFlags::POOL);
+        }
+        // The chain goes on from this worker (its members are already off
+        // the submitting thread), before this job leaves the table, so a
+        // dropping executor waits for the members it queues.
+        if let Some((flags, mut chain)) = self.rest.take() {
+            let ok = with_outputs && result >= 0 && !is_short(&self.call, result);
+            chain.results.push(result);
+            let mut pass = Pass::default();
+            match &self.pool {
+                Some(pool) if link_continues(flags, ok) => {
+                    run_chain(&self.shared, pool, Context::Worker, &mut pass, chain)
+                }
+                _ => cancel_rest(&mut chain, &mut pass),
+            }
+            self.shared.end_pass(&mut pass);
         }
         // Posted first, removed second: a dropping executor that sees the
         // table empty knows every completion is on the ring.

@@ -260,10 +260,35 @@ impl WorkerPool {
         }
     }
 
-    /// Queues `job` on `account`. With a `key`, the job waits until every
-    /// earlier job with the same key has finished.
+    /// A handle that can queue work but does not keep the pool alive: what
+    /// a job holds to queue follow-up work (a job owning a `WorkerPool`
+    /// could end up dropping the last one on a worker, which would then
+    /// join itself).
+    pub(crate) fn handle(&self) -> PoolHandle {
+        PoolHandle {
+            shared: Arc::clone(&self.owner.shared),
+        }
+    }
+
+    /// Queues `job` on `account`; see [`PoolHandle::submit`].
+    #[cfg(test)]
     pub(crate) fn submit(&self, account: Account, key: Option<FileKey>, job: Box<dyn Job>) {
-        let shared = &self.owner.shared;
+        self.handle().submit(account, key, job);
+    }
+}
+
+/// Queues work on a [`WorkerPool`] without owning it.
+#[derive(Clone)]
+pub(crate) struct PoolHandle {
+    shared: Arc<Shared>,
+}
+
+impl PoolHandle {
+    /// Queues `job` on `account`. With a `key`, the job waits until every
+    /// earlier job with the same key has finished. If the pool has stopped,
+    /// the job is dropped, which completes it (see the `Job` impls).
+    pub(crate) fn submit(&self, account: Account, key: Option<FileKey>, job: Box<dyn Job>) {
+        let shared = &self.shared;
         if let Some(key) = key {
             let mut hashed = lock(&shared.hashed);
             match hashed.get_mut(&key) {
@@ -286,6 +311,12 @@ impl WorkerPool {
 fn enqueue(shared: &Arc<Shared>, account: Account, work: Queued) {
     let q = &shared.accounts[account.index()];
     let mut c = lock(&q.counts);
+    if c.stopping {
+        // No worker will take it: dropping the job completes it.
+        drop(c);
+        drop(work);
+        return;
+    }
     c.queued += 1;
     if c.queued > c.workers - c.busy && c.workers < c.max && !c.stopping {
         spawn_worker(shared, account, &mut c);

@@ -1,0 +1,204 @@
+//! Link chains: members run in order, later members use earlier results,
+//! a failure cancels the rest, HARDLINK carries on.
+
+mod common;
+
+use common::{BUF0, Harness};
+use sysgate_proto::{
+    Arg, Buffer, Completion, CompletionFlags, Op, Submission, SubmissionFlags, SyscallOp, codes,
+};
+
+fn nr(n: libc::c_long) -> u32 {
+    n as u32
+}
+
+const LINK: SubmissionFlags = SubmissionFlags::LINK;
+const HARDLINK: SubmissionFlags = SubmissionFlags::HARDLINK;
+
+fn openat(ud: u64, path: &str, flags: i32) -> Submission<'static> {
+    let mut p = path.as_bytes().to_vec();
+    p.push(0);
+    common::with_in_bytes(
+        ud,
+        nr(libc::SYS_openat),
+        &p,
+        &[libc::AT_FDCWD as u64, BUF0, flags as u64, 0o600],
+    )
+}
+
+/// `nr(args)` where `fd` is the result of chain member 0.
+fn on_linked_fd(
+    ud: u64,
+    n: libc::c_long,
+    rest: &[Arg],
+    bufs: Vec<Buffer<'static>>,
+) -> Submission<'static> {
+    let args = std::iter::once(Arg::LinkResult(0))
+        .chain(rest.iter().copied())
+        .collect();
+    Submission::new(
+        ud,
+        Op::Syscall(SyscallOp {
+            nr: nr(n),
+            args,
+            bufs,
+            relocs: vec![],
+        }),
+    )
+}
+
+fn run_chain(h: &mut Harness, subs: Vec<Submission<'static>>) -> Vec<Completion<'static>> {
+    let n = subs.len();
+    for s in subs {
+        h.submit(s);
+    }
+    h.enter(n as u32, 0);
+    let mut done = h.wait_n(n);
+    done.sort_by_key(|c| c.user_data);
+    done
+}
+
+#[test]
+fn open_read_close_of_a_file_the_caller_never_saw_the_fd_of() {
+    let mut h = Harness::new();
+    let expected = std::fs::read("/etc/hostname").unwrap();
+    let done = run_chain(
+        &mut h,
+        vec![
+            openat(1, "/etc/hostname", libc::O_RDONLY | libc::O_CLOEXEC).with_flags(LINK),
+            // A read shorter than its buffer is "short": HARDLINK so the
+            // close runs anyway.
+            on_linked_fd(
+                2,
+                libc::SYS_read,
+                &[Arg::Buf(0), Arg::Imm(4096)],
+                vec![Buffer::Out(4096)],
+            )
+            .with_flags(HARDLINK),
+            on_linked_fd(3, libc::SYS_close, &[], vec![]),
+        ],
+    );
+    assert!(done[0].result >= 0, "{:?}", done[0]);
+    assert_eq!(done[1].result, expected.len() as i64);
+    assert_eq!(&done[1].outputs[0][..], &expected[..]);
+    assert_eq!(done[2].result, 0, "close of the linked fd");
+    // The fd really is closed: closing it again fails.
+    // SAFETY: closing a number we no longer own; it must fail with EBADF.
+    assert_eq!(unsafe { libc::close(done[0].result as i32) }, -1);
+}
+
+#[test]
+fn a_failing_link_cancels_the_rest_and_a_hardlink_carries_on() {
+    let mut h = Harness::new();
+    let done = run_chain(
+        &mut h,
+        vec![
+            openat(1, "/nonexistent/sysgate", libc::O_RDONLY).with_flags(LINK),
+            common::call(2, nr(libc::SYS_getppid), &[]).with_flags(LINK),
+            common::call(3, nr(libc::SYS_getppid), &[]),
+        ],
+    );
+    assert_eq!(done[0].result, -i64::from(libc::ENOENT));
+    assert_eq!(done[1].result, -i64::from(libc::ECANCELED));
+    assert_eq!(done[2].result, -i64::from(libc::ECANCELED));
+
+    let done = run_chain(
+        &mut h,
+        vec![
+            openat(4, "/nonexistent/sysgate", libc::O_RDONLY).with_flags(HARDLINK),
+            common::call(5, nr(libc::SYS_getppid), &[]),
+        ],
+    );
+    assert_eq!(done[0].result, -i64::from(libc::ENOENT));
+    assert!(
+        done[1].result > 0,
+        "hardlink runs the next one: {:?}",
+        done[1]
+    );
+}
+
+#[test]
+fn a_chain_continues_on_the_pool_after_a_punted_member() {
+    let mut h = Harness::new();
+    let dir = common::TempDir::new("links");
+    let path = dir.path("created");
+    let done = run_chain(
+        &mut h,
+        vec![
+            // O_CREAT goes to the pool; the rest of the chain follows it there.
+            openat(1, &path, libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC).with_flags(LINK),
+            on_linked_fd(
+                2,
+                libc::SYS_write,
+                &[Arg::Buf(0), Arg::Imm(5)],
+                vec![Buffer::In(b"hello".to_vec().into())],
+            )
+            .with_flags(LINK),
+            on_linked_fd(3, libc::SYS_close, &[], vec![]).with_flags(LINK),
+            // Off the submitting thread now: a thread-affine call is refused.
+            common::call(4, nr(libc::SYS_gettid), &[]),
+        ],
+    );
+    assert!(done[0].result >= 0);
+    assert_eq!(done[0].flags, CompletionFlags::POOL);
+    assert_eq!(done[1].result, 5);
+    assert_eq!(done[2].result, 0);
+    assert_eq!(
+        (done[3].result, done[3].flags),
+        (codes::WRONG_THREAD, CompletionFlags::REFUSED)
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), b"hello");
+}
+
+#[test]
+fn a_short_write_breaks_a_link() {
+    let mut h = Harness::new();
+    let (r, w) = common::pipe();
+    // A read of 16 bytes from a pipe holding 3 is short.
+    common::write_all(w, b"abc");
+    let read =
+        common::with_out_buf(1, nr(libc::SYS_read), 16, &[r as u64, BUF0, 16]).with_flags(LINK);
+    let done = run_chain(
+        &mut h,
+        vec![read, common::call(2, nr(libc::SYS_getppid), &[])],
+    );
+    assert_eq!(done[0].result, 3);
+    assert_eq!(&done[0].outputs[0][..], b"abc");
+    assert_eq!(done[1].result, -i64::from(libc::ECANCELED));
+    common::close(r);
+    common::close(w);
+}
+
+#[test]
+fn link_results_outside_a_chain_are_invalid_and_a_broken_chain_is_cancelled() {
+    let mut h = Harness::new();
+    let lone = on_linked_fd(1, libc::SYS_close, &[], vec![]);
+    let c = h.run(lone);
+    assert_eq!(
+        (c.result, c.flags),
+        (codes::INVALID, CompletionFlags::PROTOCOL_ERROR)
+    );
+
+    // An undecodable frame with LINK set in the middle of a chain.
+    h.submit(common::call(2, nr(libc::SYS_getppid), &[]).with_flags(LINK));
+    let mut bad = sysgate_proto::encode_to_vec(&common::call(3, 39, &[]).with_flags(LINK)).unwrap();
+    bad[10..14].copy_from_slice(&99u32.to_le_bytes());
+    h.submit_raw(&bad);
+    h.submit(common::call(4, nr(libc::SYS_getppid), &[]));
+    h.enter(3, 0);
+    let mut done = h.wait_n(3);
+    done.sort_by_key(|c| c.user_data);
+    assert_eq!(done[0].result, -i64::from(libc::ECANCELED));
+    assert_eq!(done[1].flags, CompletionFlags::PROTOCOL_ERROR);
+    assert_eq!(done[2].result, -i64::from(libc::ECANCELED));
+}
+
+#[test]
+fn dropping_the_executor_cancels_a_chain_still_missing_its_end() {
+    let mut h = Harness::new();
+    h.submit(common::call(1, nr(libc::SYS_getppid), &[]).with_flags(LINK));
+    h.enter(1, 0);
+    let done = h.drop_executor();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].result, -i64::from(libc::ECANCELED));
+}
