@@ -108,7 +108,7 @@ pub(crate) fn punt(call: &PreparedCall, class: ExecClass) -> Step {
 }
 
 /// The fd argument of `call`, if its signature has one.
-fn fd_arg(call: &PreparedCall) -> Option<i32> {
+pub(crate) fn fd_arg(call: &PreparedCall) -> Option<i32> {
     let sig = sysgate_sys::signature(call.nr)?;
     let i = sig.args.iter().position(|a| a.kind == ArgKind::Fd)?;
     Some(call.args[i] as i32)

@@ -10,14 +10,15 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sysgate_proto::{
-    Completion, CompletionFlags, DecodeError, Op, Submission, SubmissionFlags, codes, decode,
-    peek_user_data,
+    CancelTarget, Completion, CompletionFlags, DecodeError, Op, Submission, SubmissionFlags, codes,
+    decode, peek_user_data,
 };
 
 use crate::call::PreparedCall;
 use crate::dispatch::{Context, Step, inline_step};
 use crate::pool::{Account, Job, PoolConfig, PoolHandle, WorkerPool};
 use crate::rings::{CompletionBatch, CompletionQueue, SqReader};
+use crate::timers::{TimerEvent, Timers};
 use crate::{EnterError, ExecStats};
 use sysgate_ring::RingWaker;
 
@@ -80,6 +81,10 @@ pub(crate) struct Shared {
     pool_drained: Condvar,
     /// Set when the executor is dropped: queued work completes -ECANCELED.
     closing: AtomicBool,
+    /// Timeouts, link timeouts and interrupt retries.
+    timers: Timers,
+    /// The pool's interrupt signal, if running calls can be interrupted.
+    interrupt_signal: Option<i32>,
     #[cfg(test)]
     panic_on_nr: AtomicU32,
 }
@@ -87,10 +92,19 @@ pub(crate) struct Shared {
 impl Shared {
     fn post(&self, c: &Completion<'_>) {
         // Counted first, so that whoever reaps the completion sees it counted.
-        self.counters.completed.fetch_add(1, Ordering::Relaxed);
+        let done = self.counters.completed.fetch_add(1, Ordering::Relaxed) + 1;
         self.cq.post(c);
+        self.fire_counted(done);
     }
 
+    /// Answers the `Timeout`s whose completion count `done` has reached.
+    fn fire_counted(&self, done: u64) {
+        for event in self.timers.take_counted(done) {
+            if let TimerEvent::Timeout { user_data } = event {
+                self.post_result(user_data, 0, CompletionFlags::empty());
+            }
+        }
+    }
     fn post_result(&self, user_data: u64, result: i64, flags: CompletionFlags) {
         self.post(&Completion::new(user_data, result, flags));
     }
@@ -146,6 +160,8 @@ impl Executor {
             jobs: Mutex::new(JobTable::default()),
             pool_drained: Condvar::new(),
             closing: AtomicBool::new(false),
+            timers: Timers::default(),
+            interrupt_signal: pool.interrupt_signal(),
             #[cfg(test)]
             panic_on_nr: AtomicU32::new(u32::MAX),
         });
@@ -343,6 +359,162 @@ impl Drop for Executor {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+        drop(jobs);
+        // Timers last: finishing jobs disarm their link timeouts. What is
+        // still armed is answered -ECANCELED.
+        let (thread, left) = {
+            let mut t = self.shared.timers.lock();
+            t.stop = true;
+            let left = self.shared.timers.take_all(&mut t);
+            (t.thread.take(), left)
+        };
+        self.shared.timers.changed.notify_all();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+        for event in left {
+            match event {
+                TimerEvent::Timeout { user_data } | TimerEvent::LinkTimeout { user_data, .. } => {
+                    let canceled = -i64::from(libc::ECANCELED);
+                    self.shared
+                        .post_result(user_data, canceled, CompletionFlags::empty());
+                }
+                TimerEvent::Reinterrupt => {}
+            }
+        }
+    }
+}
+
+/// Arms a timer, starting the executor's timer thread on first use.
+fn arm(shared: &Arc<Shared>, at: Instant, count_target: Option<u64>, event: TimerEvent) -> u64 {
+    {
+        let mut t = shared.timers.lock();
+        if t.thread.is_none() && !t.stop {
+            let for_thread = Arc::clone(shared);
+            t.thread = std::thread::Builder::new()
+                .name("sysgate-timer".into())
+                .spawn(move || timer_main(&for_thread))
+                .ok();
+        }
+    }
+    shared.timers.add(at, count_target, event)
+}
+
+fn timer_main(shared: &Arc<Shared>) {
+    let timers = &shared.timers;
+    let mut t = timers.lock();
+    while !t.stop {
+        let (due, next) = timers.take_due(&mut t, Instant::now());
+        if due.is_empty() {
+            t = match next {
+                Some(at) => {
+                    let left = at.saturating_duration_since(Instant::now());
+                    timers
+                        .changed
+                        .wait_timeout(t, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+                None => timers.changed.wait(t).unwrap_or_else(|e| e.into_inner()),
+            };
+            continue;
+        }
+        drop(t);
+        for event in due {
+            fire(shared, event);
+        }
+        t = timers.lock();
+    }
+}
+
+fn fire(shared: &Arc<Shared>, event: TimerEvent) {
+    let etime = -i64::from(libc::ETIME);
+    match event {
+        TimerEvent::Timeout { user_data } => {
+            shared.post_result(user_data, etime, CompletionFlags::empty())
+        }
+        TimerEvent::LinkTimeout { user_data, job } => {
+            cancel_jobs(shared, |id, _| id == job);
+            shared.post_result(user_data, etime, CompletionFlags::empty());
+        }
+        TimerEvent::Reinterrupt => reinterrupt(shared),
+    }
+}
+
+/// Cancels the pool jobs `matches` picks: a queued one completes
+/// -ECANCELED now; a running one is interrupted (and completes -ECANCELED
+/// when its call returns EINTR). Returns how many were found, and whether
+/// any running one could not be interrupted.
+fn cancel_jobs(shared: &Arc<Shared>, matches: impl Fn(u64, &JobEntry) -> bool) -> (usize, bool) {
+    let (mut found, mut stuck, mut interrupting) = (0, false, false);
+    let mut answer = Vec::new();
+    {
+        let mut jobs = shared.lock_jobs();
+        for (&id, e) in jobs.entries.iter_mut() {
+            if e.cancelled || e.answered || !matches(id, e) {
+                continue;
+            }
+            found += 1;
+            match (e.phase, shared.interrupt_signal) {
+                (JobPhase::Queued, _) => {
+                    e.cancelled = true;
+                    e.answered = true;
+                    answer.push(e.user_data);
+                }
+                (JobPhase::Running { tid }, Some(sig)) => {
+                    e.cancelled = true;
+                    crate::interrupt::interrupt(tid, sig);
+                    interrupting = true;
+                }
+                _ => stuck = true,
+            }
+        }
+        // Answered before the jobs lock is released, so the table never
+        // looks empty with an answer still owed.
+        for user_data in answer {
+            let canceled = -i64::from(libc::ECANCELED);
+            shared.post_result(user_data, canceled, CompletionFlags::POOL);
+        }
+    }
+    if interrupting {
+        // A signal that lands just before the worker enters its syscall
+        // interrupts nothing: try again shortly, until the call returns.
+        let again = Instant::now() + Duration::from_millis(2);
+        arm(shared, again, None, TimerEvent::Reinterrupt);
+    }
+    (found, stuck)
+}
+
+fn reinterrupt(shared: &Arc<Shared>) {
+    let Some(sig) = shared.interrupt_signal else {
+        return;
+    };
+    let mut again = false;
+    for e in shared.lock_jobs().entries.values() {
+        if let (true, JobPhase::Running { tid }) = (e.cancelled, e.phase) {
+            crate::interrupt::interrupt(tid, sig);
+            again = true;
+        }
+    }
+    if again {
+        let at = Instant::now() + Duration::from_millis(2);
+        arm(shared, at, None, TimerEvent::Reinterrupt);
+    }
+}
+
+/// `Cancel { target }`: 0 (or, for an fd, how many) when cancelled,
+/// -ENOENT when nothing matched, -EALREADY when a match is running and
+/// cannot be interrupted.
+fn cancel(shared: &Arc<Shared>, target: CancelTarget) -> i64 {
+    let (found, stuck) = match target {
+        CancelTarget::UserData(u) => cancel_jobs(shared, |_, e| e.user_data == u),
+        CancelTarget::Fd(fd) => cancel_jobs(shared, |_, e| e.fd == Some(fd)),
+    };
+    match (found, stuck, target) {
+        (0, _, _) => -i64::from(libc::ENOENT),
+        (_, true, _) => -i64::from(libc::EALREADY),
+        (n, _, CancelTarget::Fd(_)) => n as i64,
+        (_, _, CancelTarget::UserData(_)) => 0,
     }
 }
 
@@ -381,9 +553,10 @@ impl Shared {
             }
         }
         // Counted before posting, so whoever reaps them sees them counted.
-        c.completed
-            .fetch_add(pass.batch.len() as u64, Ordering::Relaxed);
+        let n = pass.batch.len() as u64;
+        let done = c.completed.fetch_add(n, Ordering::Relaxed) + n;
         self.cq.post_batch(&mut pass.batch);
+        self.fire_counted(done);
     }
 }
 
@@ -437,7 +610,7 @@ fn process(shared: &Arc<Shared>, pool: &WorkerPool, frame: &[u8], ctx: Context, 
         return;
     }
     if let Started::Pooled(job) = start(shared, ctx, pass, &sub, &[]) {
-        job.submit(&pool.handle());
+        job.submit(shared, &pool.handle(), None);
     }
 }
 
@@ -502,6 +675,17 @@ fn run_chain(
 ) {
     while let Some(sub) = chain.subs.pop_front() {
         let position = u16::try_from(chain.results.len()).unwrap_or(u16::MAX);
+        // A LinkTimeout right after a linked request bounds that request.
+        let link_timeout = match chain.subs.front() {
+            Some(Submission {
+                op: Op::LinkTimeout { nanos },
+                ..
+            }) if sub.flags.links_next() => {
+                let nanos = *nanos;
+                chain.subs.pop_front().map(|lt| (lt.user_data, nanos))
+            }
+            _ => None,
+        };
         let (result, ok) = if sub.validate(Some(position)).is_err() {
             pass.protocol_errors += 1;
             pass.post(
@@ -513,13 +697,22 @@ fn run_chain(
         } else {
             match start(shared, ctx, pass, &sub, &chain.results) {
                 Started::Here { result, ok } => (result, ok),
+                Started::Armed => (0, true),
                 Started::Pooled(mut job) => {
                     job.rest = Some((sub.flags, chain));
-                    return job.submit(pool);
+                    return job.submit(shared, pool, link_timeout);
                 }
             }
         };
         chain.results.push(result);
+        if let Some((lt_user_data, _)) = link_timeout {
+            // The request finished before any timer could: the link
+            // timeout is cancelled.
+            let canceled = -i64::from(libc::ECANCELED);
+            pass.post(lt_user_data, canceled, CompletionFlags::empty());
+            chain.results.push(canceled);
+        }
+
         if !link_continues(sub.flags, ok) {
             return cancel_rest(&mut chain, pass);
         }
@@ -542,6 +735,8 @@ enum Started {
     },
     /// It must run on the pool; the caller submits the job.
     Pooled(Box<PuntedCall>),
+    /// A `Timeout`: armed, it completes later.
+    Armed,
 }
 
 /// Runs one validated request on this thread if it can finish here.
@@ -562,12 +757,43 @@ fn start(
                 ok: true,
             };
         }
-        Op::Cancel { .. } | Op::Timeout { .. } | Op::LinkTimeout { .. } => {
-            // Control operations arrive with the executor-control issue;
-            // until then they are answered, not dropped.
-            let result = -i64::from(libc::EOPNOTSUPP);
+        Op::Cancel { target } => {
+            let result = cancel(shared, *target);
             pass.post(sub.user_data, result, CompletionFlags::INLINE);
-            return Started::Here { result, ok: false };
+            return Started::Here {
+                result,
+                ok: result >= 0,
+            };
+        }
+        Op::Timeout { nanos, count } => {
+            let at = Instant::now() + Duration::from_nanos(*nanos);
+            // Completions so far, plus those of this pass not yet counted.
+            let posted = shared.counters.completed.load(Ordering::Relaxed);
+            let so_far = posted + pass.batch.len() as u64;
+            let target = (*count > 0).then(|| so_far + u64::from(*count));
+            arm(
+                shared,
+                at,
+                target,
+                TimerEvent::Timeout {
+                    user_data: sub.user_data,
+                },
+            );
+            return Started::Armed;
+        }
+        Op::LinkTimeout { .. } => {
+            // Only valid right after a linked request; `run_chain` takes it
+            // there. Anywhere else it bounds nothing.
+            pass.protocol_errors += 1;
+            pass.post(
+                sub.user_data,
+                codes::INVALID,
+                CompletionFlags::PROTOCOL_ERROR,
+            );
+            return Started::Here {
+                result: codes::INVALID,
+                ok: false,
+            };
         }
     };
     let mut call = PreparedCall::new(op, chain_results);
@@ -667,13 +893,15 @@ fn punt_job(
         let mut jobs = shared.lock_jobs();
         jobs.next_id += 1;
         let id = jobs.next_id;
-        jobs.entries.insert(
-            id,
-            JobEntry {
-                phase: JobPhase::Queued,
-                cancelled: false,
-            },
-        );
+        let fd = crate::dispatch::fd_arg(&call);
+        let entry = JobEntry {
+            phase: JobPhase::Queued,
+            cancelled: false,
+            answered: false,
+            user_data,
+            fd,
+        };
+        jobs.entries.insert(id, entry);
         id
     };
     Box::new(PuntedCall {
@@ -686,6 +914,7 @@ fn punt_job(
         call,
         filled,
         rest: None,
+        link_timeout: None,
         done: false,
     })
 }
@@ -703,6 +932,12 @@ struct JobEntry {
     /// Set by whoever wants the job gone; a running call interrupted while
     /// this is set completes -ECANCELED.
     cancelled: bool,
+    /// Its completion has been posted (by a canceller, or by the job). Only
+    /// whoever flips this posts.
+    answered: bool,
+    user_data: u64,
+    /// The fd argument, for `CancelTarget::Fd`.
+    fd: Option<i32>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -734,12 +969,30 @@ struct PuntedCall {
     filled: Option<usize>,
     /// This request's flags and the chain members after it.
     rest: Option<(SubmissionFlags, Chain)>,
+    /// The armed `LinkTimeout` bounding this request: its timer id and
+    /// user_data.
+    link_timeout: Option<(u64, u64)>,
     done: bool,
 }
 
 impl PuntedCall {
-    fn submit(mut self: Box<Self>, pool: &PoolHandle) {
+    /// Queues the job; with `link_timeout` (its user_data and duration),
+    /// arms the timer that cancels it.
+    fn submit(
+        mut self: Box<Self>,
+        shared: &Arc<Shared>,
+        pool: &PoolHandle,
+        link_timeout: Option<(u64, u64)>,
+    ) {
         self.pool = Some(pool.clone());
+        if let Some((user_data, nanos)) = link_timeout {
+            let at = Instant::now() + Duration::from_nanos(nanos);
+            let event = TimerEvent::LinkTimeout {
+                user_data,
+                job: self.id,
+            };
+            self.link_timeout = Some((arm(shared, at, None, event), user_data));
+        }
         let (account, key) = (self.account, self.key);
         pool.submit(account, key, self);
     }
@@ -760,7 +1013,27 @@ impl PuntedCall {
         if std::mem::replace(&mut self.done, true) {
             return;
         }
-        if with_outputs {
+        // Whoever flips `answered` posts; a canceller may have done it.
+        let already = {
+            let mut jobs = self.shared.lock_jobs();
+            let entry = jobs.entries.get_mut(&self.id);
+            entry.is_none_or(|e| std::mem::replace(&mut e.answered, true))
+        };
+        let lt_result = self.link_timeout.take().map(|(timer, user_data)| {
+            if self.shared.timers.remove(timer).is_some() {
+                // Finished first: the link timeout is cancelled.
+                let canceled = -i64::from(libc::ECANCELED);
+                self.shared
+                    .post_result(user_data, canceled, CompletionFlags::empty());
+                canceled
+            } else {
+                // The timer fired (and answered -ETIME) first.
+                -i64::from(libc::ETIME)
+            }
+        });
+        if already {
+            // A canceller answered this request already.
+        } else if with_outputs {
             let c = completion(
                 self.user_data,
                 result,
@@ -779,6 +1052,7 @@ impl PuntedCall {
         if let Some((flags, mut chain)) = self.rest.take() {
             let ok = with_outputs && result >= 0 && !is_short(&self.call, result);
             chain.results.push(result);
+            chain.results.extend(lt_result);
             let mut pass = Pass::default();
             match &self.pool {
                 Some(pool) if link_continues(flags, ok) => {

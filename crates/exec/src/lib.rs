@@ -38,6 +38,7 @@ mod fdinfo;
 mod interrupt;
 mod pool;
 mod rings;
+mod timers;
 
 use std::fmt;
 
