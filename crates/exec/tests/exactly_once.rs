@@ -1,17 +1,17 @@
-//! A million mixed submissions with up to 1,000 in flight: every user_data
-//! completes exactly once.
+//! A million mixed submissions with up to 1,000 in flight, random cancels
+//! among them: every user_data completes exactly once.
 
 mod common;
 
 use common::Harness;
-use sysgate_proto::{CompletionFlags, SubmissionFlags};
+use sysgate_proto::{CancelTarget, CompletionFlags, Op, Submission, SubmissionFlags};
 
 fn nr(n: libc::c_long) -> u32 {
     n as u32
 }
 
 #[test]
-fn a_million_mixed_submissions_complete_exactly_once() {
+fn a_million_mixed_submissions_with_cancels_complete_exactly_once() {
     const TOTAL: u64 = 1_000_000;
     const IN_FLIGHT: u64 = 1_000;
     let mut h = Harness::new();
@@ -25,7 +25,7 @@ fn a_million_mixed_submissions_complete_exactly_once() {
     let mut next = 0u64;
     let mut outstanding = 0u64;
     let mut rng = common::Rng(0x5eed);
-    let (mut invalid, mut punted) = (0u64, 0u64);
+    let (mut invalid, mut punted, mut cancels) = (0u64, 0u64, 0u64);
     while next < TOTAL || outstanding > 0 {
         let mut batch = 0;
         while next < TOTAL && outstanding < IN_FLIGHT && batch < 64 {
@@ -38,6 +38,12 @@ fn a_million_mixed_submissions_complete_exactly_once() {
                     64,
                     &[fd as u64, common::BUF0, 64, rng.next() % 4000],
                 )),
+                90..=91 if ud > 0 => {
+                    // Cancel a random earlier request, in flight or not.
+                    cancels += 1;
+                    let target = CancelTarget::UserData(rng.next() % ud);
+                    h.submit(Submission::new(ud, Op::Cancel { target }));
+                }
                 90..=94 => {
                     punted += 1;
                     let sub =
@@ -75,5 +81,6 @@ fn a_million_mixed_submissions_complete_exactly_once() {
     assert_eq!(stats.completed, TOTAL);
     assert_eq!(stats.protocol_errors, invalid);
     assert_eq!(stats.punted_unbounded, punted);
+    assert!(cancels > 10_000, "the mix cancels");
     common::close(fd);
 }
