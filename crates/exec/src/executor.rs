@@ -195,6 +195,8 @@ impl Executor {
                 let mut pass = Pass::default();
                 let mut last_work = Instant::now();
                 while !stop2.load(Ordering::Acquire) {
+                    let draining = pass.drain.is_some()
+                        && release_drain(&shared, &pool, Context::Poller, &mut pass);
                     match sq.pop(&mut frame) {
                         Ok(true) => {
                             process(&shared, &pool, &frame, Context::Poller, &mut pass);
@@ -208,7 +210,9 @@ impl Executor {
                         Ok(false) => {
                             // Idle long enough: sleep until a submitter (or
                             // drop) wakes us. The ring sets NEED_WAKEUP.
-                            if sq.wait(None).is_err() {
+                            // A waiting DRAIN is checked every millisecond.
+                            let nap = draining.then_some(Duration::from_millis(1));
+                            if sq.wait(nap).is_err() {
                                 break;
                             }
                             last_work = Instant::now();
@@ -217,8 +221,10 @@ impl Executor {
                         Err(_) => break,
                     }
                 }
-                // Members of a chain whose last member never came.
+                // Members of a chain whose last member never came, and
+                // what a DRAIN held back.
                 abandon_open_chain(&mut pass);
+                abandon_drain(&mut pass);
                 shared.end_pass(&mut pass);
             })
             .expect("spawning the polling thread");
@@ -243,6 +249,9 @@ impl Executor {
         timeout: Option<Duration>,
     ) -> Result<u32, EnterError> {
         let mut taken = 0;
+        if self.pass.drain.is_some() {
+            self.release_drain();
+        }
         if let Some(sq) = &mut self.sq {
             let pass = &mut self.pass;
             let mut failed = None;
@@ -277,10 +286,31 @@ impl Executor {
         // In polling mode the poller takes submissions; a submitter's push
         // already woke it if it was asleep (NEED_WAKEUP).
         self.shared.cq.flush();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        while min_complete > 0 && self.release_drain() {
+            // Held submissions are started here, on the submitting thread,
+            // as soon as the completions they wait for have been posted.
+            let done = self.shared.counters.completed.load(Ordering::Relaxed);
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
+                return Err(EnterError::TimedOut { taken });
+            }
+            self.shared
+                .cq
+                .wait_for_total(&self.shared.counters.completed, done + 1, left);
+        }
+        let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if min_complete > 0 && !self.shared.cq.wait_for(min_complete, timeout) {
             return Err(EnterError::TimedOut { taken });
         }
         Ok(taken)
+    }
+
+    /// Starts what a satisfied DRAIN held back; whether one still waits.
+    fn release_drain(&mut self) -> bool {
+        let waiting = release_drain(&self.shared, &self.pool, Context::Submitter, &mut self.pass);
+        self.shared.end_pass(&mut self.pass);
+        waiting
     }
 
     /// The pool this executor punts to (clone it to share it).
@@ -332,8 +362,10 @@ impl Drop for Executor {
                     &mut self.pass,
                 );
             }
-            // A chain whose last member never arrived never started.
+            // A chain whose last member never arrived never started, nor
+            // did what a DRAIN held back.
             abandon_open_chain(&mut self.pass);
+            abandon_drain(&mut self.pass);
             self.shared.end_pass(&mut self.pass);
         }
         // Queued work now completes -ECANCELED when a worker takes it; work
@@ -527,6 +559,9 @@ pub(crate) struct Pass {
     batch: CompletionBatch,
     /// A link chain whose last member has not arrived yet.
     chain: Option<ChainBuilder>,
+    /// A DRAIN request waiting for everything before it, and the frames
+    /// held behind it.
+    drain: Option<Drain>,
     submitted: u64,
     inline: u64,
     refused: u64,
@@ -563,7 +598,96 @@ impl Shared {
 /// Decodes, validates and dispatches one submission frame. Every path ends
 /// in exactly one completion: in `pass` now, or from the pool later.
 fn process(shared: &Arc<Shared>, pool: &WorkerPool, frame: &[u8], ctx: Context, pass: &mut Pass) {
+    // This frame's place in arrival order: how many came before it.
+    let seq = shared.counters.submitted.load(Ordering::Relaxed) + pass.submitted;
     pass.submitted += 1;
+    if let Some(drain) = &mut pass.drain {
+        drain.held.push_back((seq, frame.to_vec()));
+        return;
+    }
+    dispatch_frame(shared, pool, frame, seq, ctx, pass, true);
+}
+
+/// A DRAIN request that must wait, and the frames held behind it, with
+/// their arrival numbers. Until it starts, `gate` is its own arrival number
+/// (it starts once that many completions — everything before it — have
+/// been posted); after, `gate` is one more (what follows it starts once it
+/// has completed too, as with io_uring's IOSQE_IO_DRAIN).
+pub(crate) struct Drain {
+    gate: u64,
+    started: bool,
+    held: VecDeque<(u64, Vec<u8>)>,
+}
+
+/// Completions posted so far, including those still in `pass`. Each
+/// request completes exactly once and nothing after a waiting DRAIN has
+/// started, so "all requests before arrival number n completed" is
+/// "n completions posted".
+fn completed_so_far(shared: &Shared, pass: &Pass) -> u64 {
+    shared.counters.completed.load(Ordering::Relaxed) + pass.batch.len() as u64
+}
+
+/// Starts what a waiting DRAIN held back as far as the completions posted
+/// allow. Returns whether a DRAIN still waits.
+fn release_drain(shared: &Arc<Shared>, pool: &WorkerPool, ctx: Context, pass: &mut Pass) -> bool {
+    loop {
+        let Some(gate) = pass.drain.as_ref().map(|d| d.gate) else {
+            return false;
+        };
+        if completed_so_far(shared, pass) < gate {
+            return true;
+        }
+        let Some(drain) = pass.drain.take() else {
+            return false;
+        };
+        let mut held = drain.held;
+        if !drain.started {
+            let Some((seq, frame)) = held.pop_front() else {
+                continue;
+            };
+            dispatch_frame(shared, pool, &frame, seq, ctx, pass, false);
+            pass.drain = Some(Drain {
+                gate: seq + 1,
+                started: true,
+                held,
+            });
+            continue;
+        }
+        // Past the barrier: the rest start in order; a later DRAIN among
+        // them holds back what follows it.
+        for (seq, frame) in held {
+            match &mut pass.drain {
+                Some(d) => d.held.push_back((seq, frame)),
+                None => dispatch_frame(shared, pool, &frame, seq, ctx, pass, true),
+            }
+        }
+    }
+}
+
+/// Decodes, validates and starts one frame; with `check_drain`, a DRAIN
+/// frame that must wait is held instead.
+fn dispatch_frame(
+    shared: &Arc<Shared>,
+    pool: &WorkerPool,
+    frame: &[u8],
+    seq: u64,
+    ctx: Context,
+    pass: &mut Pass,
+    check_drain: bool,
+) {
+    let drain_flag = frame
+        .get(9)
+        .is_some_and(|&f| f & SubmissionFlags::DRAIN.bits() != 0);
+    // (A DRAIN inside a link chain does not wait on its own.)
+    if check_drain && drain_flag && pass.chain.is_none() && completed_so_far(shared, pass) < seq {
+        let held = VecDeque::from([(seq, frame.to_vec())]);
+        pass.drain = Some(Drain {
+            gate: seq,
+            started: false,
+            held,
+        });
+        return;
+    }
     let sub: Submission<'_> = match decode(frame) {
         Ok(sub) => sub,
         Err(e) => {
@@ -640,6 +764,18 @@ fn close_chain(shared: &Arc<Shared>, pool: &WorkerPool, ctx: Context, pass: &mut
         cancel_rest(&mut chain, pass);
     } else {
         run_chain(shared, &pool.handle(), ctx, pass, chain);
+    }
+}
+
+/// Answers every frame a DRAIN still holds back with -ECANCELED.
+fn abandon_drain(pass: &mut Pass) {
+    for (_, frame) in pass.drain.take().into_iter().flat_map(|d| d.held) {
+        let user_data = peek_user_data(&frame).unwrap_or(codes::UNKNOWN_USER_DATA);
+        pass.post(
+            user_data,
+            -i64::from(libc::ECANCELED),
+            CompletionFlags::empty(),
+        );
     }
 }
 

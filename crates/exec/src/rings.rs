@@ -1,6 +1,7 @@
 //! The executor's ends of the two rings: it consumes submissions and
 //! produces completions.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -163,6 +164,36 @@ impl CompletionQueue {
     /// Completions that could not be posted at all.
     pub(crate) fn lost(&self) -> u64 {
         self.lock().lost
+    }
+
+    /// Sleeps until `counter` (the executor's count of completions posted,
+    /// raised before each post) reaches `target`, or `timeout` passes.
+    pub(crate) fn wait_for_total(
+        &self,
+        counter: &AtomicU64,
+        target: u64,
+        timeout: Option<Duration>,
+    ) {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut w = self.lock();
+        while counter.load(Ordering::Relaxed) < target {
+            w.waiters += 1;
+            w = match deadline {
+                None => self.posted.wait(w).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        w.waiters -= 1;
+                        return;
+                    }
+                    self.posted
+                        .wait_timeout(w, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+            w.waiters -= 1;
+        }
     }
 
     /// Sleeps until at least `n` completions are waiting for the consumer or
