@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 #[cfg(test)]
 use std::sync::atomic::AtomicU32;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,7 @@ use sysgate_proto::{
 use crate::call::PreparedCall;
 use crate::dispatch::{Context, Step, inline_step};
 use crate::pool::{Account, Job, PoolConfig, PoolHandle, WorkerPool};
+use crate::reactor::Reactor;
 use crate::rings::{CompletionBatch, CompletionQueue, SqReader};
 use crate::timers::{TimerEvent, Timers};
 use crate::{EnterError, ExecStats};
@@ -69,6 +70,8 @@ struct Counters {
     punted_unbounded: AtomicU64,
     refused: AtomicU64,
     protocol_errors: AtomicU64,
+    parked: AtomicU64,
+    polled: AtomicU64,
     completed: AtomicU64,
 }
 
@@ -85,6 +88,10 @@ pub(crate) struct Shared {
     timers: Timers,
     /// The pool's interrupt signal, if running calls can be interrupted.
     interrupt_signal: Option<i32>,
+    /// Parked requests waiting for readiness, once one has been parked
+    /// (`None` inside: io_uring is unavailable, parked calls use the pool).
+    reactor: OnceLock<Option<Reactor<Box<PuntedCall>>>>,
+    reactor_thread: Mutex<Option<JoinHandle<()>>>,
     #[cfg(test)]
     panic_on_nr: AtomicU32,
 }
@@ -162,6 +169,8 @@ impl Executor {
             closing: AtomicBool::new(false),
             timers: Timers::default(),
             interrupt_signal: pool.interrupt_signal(),
+            reactor: OnceLock::new(),
+            reactor_thread: Mutex::new(None),
             #[cfg(test)]
             panic_on_nr: AtomicU32::new(u32::MAX),
         });
@@ -329,6 +338,14 @@ impl Executor {
             punted_unbounded: c.punted_unbounded.load(Ordering::Relaxed),
             refused: c.refused.load(Ordering::Relaxed),
             protocol_errors: c.protocol_errors.load(Ordering::Relaxed),
+            parked_total: c.parked.load(Ordering::Relaxed),
+            polled: c.polled.load(Ordering::Relaxed),
+            parked: self
+                .shared
+                .reactor
+                .get()
+                .and_then(Option::as_ref)
+                .map_or(0, |r| r.len() as u64),
             completed: c.completed.load(Ordering::Relaxed),
             lost: self.shared.cq.lost(),
             in_pool: self.shared.lock_jobs().entries.len() as u64,
@@ -371,6 +388,21 @@ impl Drop for Executor {
         // Queued work now completes -ECANCELED when a worker takes it; work
         // running on a worker is interrupted until it returns.
         self.shared.closing.store(true, Ordering::Release);
+        // Parked requests are cancelled: each finishes -ECANCELED as it
+        // drops, and no poll stays armed.
+        if let Some(Some(reactor)) = self.shared.reactor.get() {
+            reactor.stop();
+            let thread = self
+                .shared
+                .reactor_thread
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some(thread) = thread {
+                let _ = thread.join();
+            }
+            drop(reactor.unpark_all());
+        }
         let signal = self.pool.interrupt_signal();
         let mut jobs = self.shared.lock_jobs();
         while !jobs.entries.is_empty() {
@@ -415,6 +447,33 @@ impl Drop for Executor {
             }
         }
     }
+}
+
+/// The executor's reactor, created (with its thread) on first use; `None`
+/// if io_uring is unavailable or the executor is closing.
+fn reactor(shared: &Arc<Shared>) -> Option<&Reactor<Box<PuntedCall>>> {
+    if shared.closing.load(Ordering::Acquire) {
+        return None;
+    }
+    let reactor = shared.reactor.get_or_init(|| Reactor::new().ok());
+    if reactor.is_some() {
+        let mut thread = shared
+            .reactor_thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if thread.is_none() {
+            let for_thread = Arc::clone(shared);
+            *thread = std::thread::Builder::new()
+                .name("sysgate-poll".into())
+                .spawn(move || {
+                    if let Some(Some(r)) = for_thread.reactor.get() {
+                        r.run(|_, job: Box<PuntedCall>| job.retry());
+                    }
+                })
+                .ok();
+        }
+    }
+    reactor.as_ref()
 }
 
 /// Arms a timer, starting the executor's timer thread on first use.
@@ -480,6 +539,7 @@ fn fire(shared: &Arc<Shared>, event: TimerEvent) {
 fn cancel_jobs(shared: &Arc<Shared>, matches: impl Fn(u64, &JobEntry) -> bool) -> (usize, bool) {
     let (mut found, mut stuck, mut interrupting) = (0, false, false);
     let mut answer = Vec::new();
+    let mut unparked = Vec::new();
     {
         let mut jobs = shared.lock_jobs();
         for (&id, e) in jobs.entries.iter_mut() {
@@ -492,6 +552,23 @@ fn cancel_jobs(shared: &Arc<Shared>, matches: impl Fn(u64, &JobEntry) -> bool) -
                     e.cancelled = true;
                     e.answered = true;
                     answer.push(e.user_data);
+                }
+                (JobPhase::Parked, _) => {
+                    match shared
+                        .reactor
+                        .get()
+                        .and_then(Option::as_ref)
+                        .and_then(|r| r.unpark(id))
+                    {
+                        Some(job) => {
+                            e.cancelled = true;
+                            e.answered = true;
+                            answer.push(e.user_data);
+                            unparked.push(job);
+                        }
+                        // The reactor is retrying it right now.
+                        None => stuck = true,
+                    }
                 }
                 (JobPhase::Running { tid }, Some(sig)) => {
                     e.cancelled = true;
@@ -508,6 +585,9 @@ fn cancel_jobs(shared: &Arc<Shared>, matches: impl Fn(u64, &JobEntry) -> bool) -
             shared.post_result(user_data, canceled, CompletionFlags::POOL);
         }
     }
+    // Dropped outside the jobs lock: a dropped job finishes itself (its
+    // answer is already posted), cancelling the rest of its chain.
+    drop(unparked);
     if interrupting {
         // A signal that lands just before the worker enters its syscall
         // interrupts nothing: try again shortly, until the call returns.
@@ -947,18 +1027,13 @@ fn start(
         _ if sub.flags.contains(SubmissionFlags::NOWAIT) => -i64::from(libc::EAGAIN),
         // Readiness waits arrive with the executor-control issue; until then
         // a call that would block on a pollable fd takes a worker.
-        Step::WouldBlock { .. } => {
-            return Started::Pooled(punt_job(
-                shared,
-                Account::Unbounded,
-                None,
-                sub.user_data,
-                call,
-                filled,
-            ));
+        Step::WouldBlock { fd, events } => {
+            let mut job = punt_job(shared, Account::Unbounded, None, sub, call, filled);
+            job.wait = Some((fd, events));
+            return Started::Pooled(job);
         }
         Step::Punt(account, key) => {
-            return Started::Pooled(punt_job(shared, account, key, sub.user_data, call, filled));
+            return Started::Pooled(punt_job(shared, account, key, sub, call, filled));
         }
     };
     pass.inline += 1;
@@ -1016,15 +1091,11 @@ fn punt_job(
     shared: &Arc<Shared>,
     account: Account,
     key: Option<crate::pool::FileKey>,
-    user_data: u64,
+    sub: &Submission<'_>,
     call: PreparedCall,
     filled: Option<usize>,
 ) -> Box<PuntedCall> {
-    let counter = match account {
-        Account::Bounded => &shared.counters.punted_bounded,
-        Account::Unbounded => &shared.counters.punted_unbounded,
-    };
-    counter.fetch_add(1, Ordering::Relaxed);
+    let user_data = sub.user_data;
     let id = {
         let mut jobs = shared.lock_jobs();
         jobs.next_id += 1;
@@ -1047,8 +1118,11 @@ fn punt_job(
         account,
         key,
         user_data,
+        flags: sub.flags,
         call,
         filled,
+        wait: None,
+        ran: CompletionFlags::POOL,
         rest: None,
         link_timeout: None,
         done: false,
@@ -1084,6 +1158,8 @@ enum JobPhase {
     Running { tid: i32 },
     /// The syscall returned; no more signals.
     Finishing,
+    /// Parked on readiness in the reactor.
+    Parked,
 }
 
 impl Shared {
@@ -1101,8 +1177,14 @@ struct PuntedCall {
     account: Account,
     key: Option<crate::pool::FileKey>,
     user_data: u64,
+    flags: SubmissionFlags,
     call: PreparedCall,
     filled: Option<usize>,
+    /// The fd and events to wait for before retrying inline, instead of
+    /// taking a worker.
+    wait: Option<(i32, i16)>,
+    /// Where it ran: POOL, or POLLED once retried after readiness.
+    ran: CompletionFlags,
     /// This request's flags and the chain members after it.
     rest: Option<(SubmissionFlags, Chain)>,
     /// The armed `LinkTimeout` bounding this request: its timer id and
@@ -1129,8 +1211,56 @@ impl PuntedCall {
             };
             self.link_timeout = Some((arm(shared, at, None, event), user_data));
         }
+        self.queue(shared);
+    }
+
+    /// Parks the job on readiness if it waits for an fd and the reactor
+    /// can take it; otherwise hands it to the pool.
+    fn queue(mut self: Box<Self>, shared: &Arc<Shared>) {
+        if let (Some((fd, events)), Some(reactor)) = (self.wait.take(), reactor(shared)) {
+            self.enter_phase(JobPhase::Parked);
+            match reactor.park(self.id, fd, events, self) {
+                Ok(()) => {
+                    shared.counters.parked.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                Err(job) => self = job,
+            }
+        }
+        let counter = match self.account {
+            Account::Bounded => &shared.counters.punted_bounded,
+            Account::Unbounded => &shared.counters.punted_unbounded,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
         let (account, key) = (self.account, self.key);
-        pool.submit(account, key, self);
+        match self.pool.clone() {
+            Some(pool) => pool.submit(account, key, self),
+            // Never submitted: dropping it completes it.
+            None => drop(self),
+        }
+    }
+
+    /// The reactor saw its fd ready: try the call again, here.
+    fn retry(mut self: Box<Self>) {
+        let shared = Arc::clone(&self.shared);
+        self.enter_phase(JobPhase::Finishing);
+        match inline_step(&mut self.call, self.flags, Context::Poller) {
+            Step::Done(result) => {
+                shared.counters.polled.fetch_add(1, Ordering::Relaxed);
+                self.ran = CompletionFlags::POLLED;
+                self.finish(result, true);
+            }
+            Step::Refused(code) => self.finish(code, false),
+            // A spurious wake-up: wait again.
+            Step::WouldBlock { fd, events } => {
+                self.wait = Some((fd, events));
+                self.queue(&shared);
+            }
+            Step::Punt(account, key) => {
+                (self.account, self.key) = (account, key);
+                self.queue(&shared);
+            }
+        }
     }
 
     /// Moves the job to `phase`; returns whether it was cancelled.
@@ -1170,17 +1300,10 @@ impl PuntedCall {
         if already {
             // A canceller answered this request already.
         } else if with_outputs {
-            let c = completion(
-                self.user_data,
-                result,
-                CompletionFlags::POOL,
-                &self.call,
-                self.filled,
-            );
+            let c = completion(self.user_data, result, self.ran, &self.call, self.filled);
             self.shared.post(&c);
         } else {
-            self.shared
-                .post_result(self.user_data, result, CompletionFlags::POOL);
+            self.shared.post_result(self.user_data, result, self.ran);
         }
         // The chain goes on from this worker (its members are already off
         // the submitting thread), before this job leaves the table, so a

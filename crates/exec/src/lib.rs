@@ -7,7 +7,7 @@
 //! | class (from `sysgate-sys`) | where it runs |
 //! |---|---|
 //! | non-blocking | inline, on the thread that called [`Executor::enter`] |
-//! | nowait-capable | inline in a form that cannot block (`RWF_NOWAIT`, `MSG_DONTWAIT`, or an `O_NONBLOCK` fd); if it would block, on the pool |
+//! | nowait-capable | inline in a form that cannot block (`RWF_NOWAIT`, `MSG_DONTWAIT`, or an `O_NONBLOCK` fd); if it would block on a pollable fd, parked until ready (no thread held) and retried inline; on a regular file, the pool |
 //! | cached-first (`openat`, `openat2`) | inline with `RESOLVE_CACHED`; creating/truncating opens and cache misses on the pool |
 //! | blocking, unknown | the pool |
 //! | thread-affine | inline on the submitting thread only; otherwise refused with [`sysgate_proto::codes::WRONG_THREAD`] |
@@ -37,6 +37,7 @@ mod executor;
 mod fdinfo;
 mod interrupt;
 mod pool;
+mod reactor;
 mod rings;
 mod timers;
 
@@ -98,6 +99,12 @@ pub struct ExecStats {
     pub refused: u64,
     /// Frames that failed to decode or validate.
     pub protocol_errors: u64,
+    /// Requests parked on readiness since the start (each parking counts).
+    pub parked_total: u64,
+    /// Requests parked on readiness now.
+    pub parked: u64,
+    /// Requests that completed inline after waiting for readiness.
+    pub polled: u64,
     /// Completions posted.
     pub completed: u64,
     /// Completions that could not be posted: the completion ring is

@@ -199,3 +199,32 @@ fn a_link_timeout_without_a_linked_request_is_invalid_and_drop_answers_armed_tim
         (2, -i64::from(libc::ECANCELED))
     );
 }
+
+#[test]
+fn cancelling_a_parked_read_disarms_it() {
+    let mut h = Harness::new();
+    let (r, w) = common::pipe();
+    h.submit(common::with_out_buf(
+        1,
+        nr(libc::SYS_read),
+        8,
+        &[r as u64, BUF0, 8],
+    ));
+    h.enter(1, 0);
+    if h.exec.stats().parked != 1 {
+        eprintln!("skipped: io_uring is unavailable here, waits fall back to the pool");
+        return;
+    }
+    h.submit(cancel(2, CancelTarget::UserData(1)));
+    h.enter(1, 0);
+    let done = by_user_data(h.wait_n(2));
+    assert_eq!(done[0].result, -i64::from(libc::ECANCELED));
+    assert_eq!(done[1].result, 0);
+    assert_eq!(h.exec.stats().parked, 0);
+    // Data arriving later finds nothing waiting: no second completion.
+    common::write_all(w, b"late");
+    std::thread::sleep(Duration::from_millis(20));
+    assert!(h.reap_now().is_empty());
+    common::close(r);
+    common::close(w);
+}

