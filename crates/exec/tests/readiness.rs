@@ -7,21 +7,6 @@ mod common;
 use common::{BUF0, Harness};
 use sysgate_proto::CompletionFlags;
 
-fn socketpair() -> (i32, i32) {
-    let mut fds = [0; 2];
-    // SAFETY: socketpair writes two fds into the array.
-    let rc = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    assert_eq!(rc, 0, "socketpair: {}", std::io::Error::last_os_error());
-    (fds[0], fds[1])
-}
-
 fn raise_fd_limit(want: u64) -> bool {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -54,7 +39,7 @@ fn a_thousand_pending_recvs_park_without_workers_and_complete_when_pinged() {
         return;
     }
     let mut h = Harness::new();
-    let pairs: Vec<(i32, i32)> = (0..PAIRS).map(|_| socketpair()).collect();
+    let pairs: Vec<(i32, i32)> = (0..PAIRS).map(|_| common::socketpair()).collect();
     for (i, &(a, _)) in pairs.iter().enumerate() {
         let recv = common::with_out_buf(
             i as u64,

@@ -289,3 +289,19 @@ impl Rng {
         x
     }
 }
+
+/// A connected AF_UNIX stream pair.
+pub fn socketpair() -> (i32, i32) {
+    let mut fds = [0; 2];
+    // SAFETY: socketpair writes two fds into the array.
+    let rc = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    assert_eq!(rc, 0, "socketpair: {}", std::io::Error::last_os_error());
+    (fds[0], fds[1])
+}
