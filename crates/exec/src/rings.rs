@@ -174,48 +174,37 @@ impl CompletionQueue {
         target: u64,
         timeout: Option<Duration>,
     ) {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let mut w = self.lock();
-        while counter.load(Ordering::Relaxed) < target {
-            w.waiters += 1;
-            w = match deadline {
-                None => self.posted.wait(w).unwrap_or_else(|e| e.into_inner()),
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        w.waiters -= 1;
-                        return;
-                    }
-                    self.posted
-                        .wait_timeout(w, left)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                }
-            };
-            w.waiters -= 1;
-        }
+        self.wait_until(timeout, |_| counter.load(Ordering::Relaxed) >= target);
     }
 
     /// Sleeps until at least `n` completions are waiting for the consumer or
     /// `timeout` passes; `false` on timeout.
     pub(crate) fn wait_for(&self, n: u32, timeout: Option<Duration>) -> bool {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let mut w = self.lock();
-        loop {
+        self.wait_until(timeout, |w| {
             let _ = w.poster.flush();
             let pending = w.poster.producer().unconsumed_frames() as usize + w.poster.backlog_len();
-            if pending >= n as usize {
-                return true;
+            pending >= n as usize
+        })
+    }
+
+    /// Sleeps on the posting condition variable until `done` holds (checked
+    /// under the lock, so no post is missed) or `timeout` passes.
+    fn wait_until(
+        &self,
+        timeout: Option<Duration>,
+        mut done: impl FnMut(&mut CqWriter) -> bool,
+    ) -> bool {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut w = self.lock();
+        while !done(&mut w) {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
+                return false;
             }
             w.waiters += 1;
-            w = match deadline {
+            w = match left {
                 None => self.posted.wait(w).unwrap_or_else(|e| e.into_inner()),
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        w.waiters -= 1;
-                        return false;
-                    }
+                Some(left) => {
                     self.posted
                         .wait_timeout(w, left)
                         .unwrap_or_else(|e| e.into_inner())
@@ -224,6 +213,7 @@ impl CompletionQueue {
             };
             w.waiters -= 1;
         }
+        true
     }
 }
 
