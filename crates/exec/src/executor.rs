@@ -18,7 +18,7 @@ use crate::call::PreparedCall;
 use crate::dispatch::{Context, Step, inline_step};
 use crate::pool::{Account, Job, PoolConfig, PoolHandle, WorkerPool};
 use crate::reactor::Reactor;
-use crate::rings::{CompletionBatch, CompletionQueue, SqReader};
+use crate::rings::{CompletionBatch, CompletionQueue, CqWriter, SqReader};
 use crate::timers::{TimerEvent, Timers};
 use crate::{EnterError, ExecStats};
 use sysgate_ring::RingWaker;
@@ -92,6 +92,9 @@ pub(crate) struct Shared {
     /// (`None` inside: io_uring is unavailable, parked calls use the pool).
     reactor: OnceLock<Option<Reactor<Box<PuntedCall>>>>,
     reactor_thread: Mutex<Option<JoinHandle<()>>>,
+    /// A polling thread takes submissions; a reactor thread beside it
+    /// processes readiness. Otherwise `enter` does both.
+    poller_mode: bool,
     #[cfg(test)]
     panic_on_nr: AtomicU32,
 }
@@ -100,8 +103,24 @@ impl Shared {
     fn post(&self, c: &Completion<'_>) {
         // Counted first, so that whoever reaps the completion sees it counted.
         let done = self.counters.completed.fetch_add(1, Ordering::Relaxed) + 1;
-        self.cq.post(c);
+        if self.cq.post(c) {
+            self.wake_reaper();
+        }
         self.fire_counted(done);
+    }
+
+    /// Wakes the thread waiting for completions in the reactor's ring.
+    fn wake_reaper(&self) {
+        if let Some(Some(reactor)) = self.reactor.get() {
+            reactor.wake();
+        }
+    }
+
+    /// The reactor, if requests are parked in it and `enter` is the one to
+    /// process their readiness (not a polling-mode reactor thread).
+    fn reactor_for_enter(&self) -> Option<&Reactor<Box<PuntedCall>>> {
+        let reactor = self.reactor.get()?.as_ref()?;
+        (!self.poller_mode && reactor.len() > 0).then_some(reactor)
     }
 
     /// Answers the `Timeout`s whose completion count `done` has reached.
@@ -171,6 +190,7 @@ impl Executor {
             interrupt_signal: pool.interrupt_signal(),
             reactor: OnceLock::new(),
             reactor_thread: Mutex::new(None),
+            poller_mode: builder.sq_poll_idle.is_some(),
             #[cfg(test)]
             panic_on_nr: AtomicU32::new(u32::MAX),
         });
@@ -296,23 +316,60 @@ impl Executor {
         // already woke it if it was asleep (NEED_WAKEUP).
         self.shared.cq.flush();
         let deadline = timeout.map(|t| Instant::now() + t);
+        if let Some(reactor) = self.shared.reactor_for_enter() {
+            // Readiness that arrived since: retried here, without a syscall
+            // if no poll fired.
+            reactor.reap(false, None, |job| job.retry());
+        }
         while min_complete > 0 && self.release_drain() {
             // Held submissions are started here, on the submitting thread,
             // as soon as the completions they wait for have been posted.
             let done = self.shared.counters.completed.load(Ordering::Relaxed);
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if left.is_some_and(|l| l.is_zero()) {
+            let completed = &self.shared.counters.completed;
+            if !self.wait_for_progress(deadline, |_| completed.load(Ordering::Relaxed) > done) {
                 return Err(EnterError::TimedOut { taken });
             }
-            self.shared
-                .cq
-                .wait_for_total(&self.shared.counters.completed, done + 1, left);
         }
-        let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        if min_complete > 0 && !self.shared.cq.wait_for(min_complete, timeout) {
+        let n = min_complete as usize;
+        if min_complete > 0 && !self.wait_for_progress(deadline, |w| w.pending() >= n) {
             return Err(EnterError::TimedOut { taken });
         }
         Ok(taken)
+    }
+
+    /// Sleeps until `done` holds or `deadline` passes (`false`). While
+    /// requests are parked, sleeps in the reactor's ring instead of on the
+    /// condition variable, and retries whatever becomes ready right here:
+    /// readiness is processed by `enter`, on the submitting thread.
+    fn wait_for_progress(
+        &self,
+        deadline: Option<Instant>,
+        mut done: impl FnMut(&mut CqWriter) -> bool,
+    ) -> bool {
+        let shared = &self.shared;
+        loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if let Some(reactor) = shared.reactor_for_enter() {
+                reactor.reap(false, None, |job| job.retry());
+                if !shared.cq.register_ring_waiter_unless(&mut done) {
+                    return true;
+                }
+                if left.is_some_and(|l| l.is_zero()) {
+                    shared.cq.unregister_ring_waiter();
+                    return false;
+                }
+                reactor.reap(true, left, |job| job.retry());
+                shared.cq.unregister_ring_waiter();
+            } else {
+                let parked = || shared.reactor_for_enter().is_some();
+                if !shared.cq.wait_until(left, |w| done(w) || parked()) {
+                    return false;
+                }
+                if !parked() {
+                    return true;
+                }
+            }
+        }
     }
 
     /// Starts what a satisfied DRAIN held back; whether one still waits.
@@ -456,7 +513,9 @@ fn reactor(shared: &Arc<Shared>) -> Option<&Reactor<Box<PuntedCall>>> {
         return None;
     }
     let reactor = shared.reactor.get_or_init(|| Reactor::new().ok());
-    if reactor.is_some() {
+    // In polling mode nobody may be in `enter`: a thread of its own
+    // processes readiness. Otherwise `enter` does, on the submitter.
+    if reactor.is_some() && shared.poller_mode {
         let mut thread = shared
             .reactor_thread
             .lock()
@@ -467,7 +526,7 @@ fn reactor(shared: &Arc<Shared>) -> Option<&Reactor<Box<PuntedCall>>> {
                 .name("sysgate-poll".into())
                 .spawn(move || {
                     if let Some(Some(r)) = for_thread.reactor.get() {
-                        r.run(|_, job: Box<PuntedCall>| job.retry());
+                        r.run(|job: Box<PuntedCall>| job.retry());
                     }
                 })
                 .ok();
@@ -670,7 +729,9 @@ impl Shared {
         // Counted before posting, so whoever reaps them sees them counted.
         let n = pass.batch.len() as u64;
         let done = c.completed.fetch_add(n, Ordering::Relaxed) + n;
-        self.cq.post_batch(&mut pass.batch);
+        if self.cq.post_batch(&mut pass.batch) {
+            self.wake_reaper();
+        }
         self.fire_counted(done);
     }
 }
@@ -814,7 +875,7 @@ fn dispatch_frame(
         return;
     }
     if let Started::Pooled(job) = start(shared, ctx, pass, &sub, &[]) {
-        job.submit(shared, &pool.handle(), None);
+        job.submit(shared, &pool.handle(), None, ctx);
     }
 }
 
@@ -916,7 +977,7 @@ fn run_chain(
                 Started::Armed => (0, true),
                 Started::Pooled(mut job) => {
                     job.rest = Some((sub.flags, chain));
-                    return job.submit(shared, pool, link_timeout);
+                    return job.submit(shared, pool, link_timeout, ctx);
                 }
             }
         };
@@ -1195,12 +1256,13 @@ struct PuntedCall {
 
 impl PuntedCall {
     /// Queues the job; with `link_timeout` (its user_data and duration),
-    /// arms the timer that cancels it.
+    /// arms the timer that cancels it. `ctx` is the thread doing it.
     fn submit(
         mut self: Box<Self>,
         shared: &Arc<Shared>,
         pool: &PoolHandle,
         link_timeout: Option<(u64, u64)>,
+        ctx: Context,
     ) {
         self.pool = Some(pool.clone());
         if let Some((user_data, nanos)) = link_timeout {
@@ -1211,17 +1273,26 @@ impl PuntedCall {
             };
             self.link_timeout = Some((arm(shared, at, None, event), user_data));
         }
-        self.queue(shared);
+        // On the submitting thread in `enter` mode, the poll is handed to
+        // the kernel by the `io_uring_enter` that waits for it, saving a
+        // syscall; every other thread submits it at once.
+        let defer = ctx == Context::Submitter && !shared.poller_mode;
+        self.queue(shared, defer);
     }
 
     /// Parks the job on readiness if it waits for an fd and the reactor
-    /// can take it; otherwise hands it to the pool.
-    fn queue(mut self: Box<Self>, shared: &Arc<Shared>) {
+    /// can take it; otherwise hands it to the pool. With `defer`, the poll
+    /// is queued for the next `io_uring_enter` on the reactor rather than
+    /// submitted now (only for the thread that will make that call).
+    fn queue(mut self: Box<Self>, shared: &Arc<Shared>, defer: bool) {
         if let (Some((fd, events)), Some(reactor)) = (self.wait.take(), reactor(shared)) {
             self.enter_phase(JobPhase::Parked);
-            match reactor.park(self.id, fd, events, self) {
+            match reactor.park(self.id, fd, events, self, !defer) {
                 Ok(()) => {
                     shared.counters.parked.fetch_add(1, Ordering::Relaxed);
+                    // An `enter` asleep on the condition variable must now
+                    // watch the reactor instead.
+                    shared.cq.notify_waiters();
                     return;
                 }
                 Err(job) => self = job,
@@ -1254,11 +1325,11 @@ impl PuntedCall {
             // A spurious wake-up: wait again.
             Step::WouldBlock { fd, events } => {
                 self.wait = Some((fd, events));
-                self.queue(&shared);
+                self.queue(&shared, true);
             }
             Step::Punt(account, key) => {
                 (self.account, self.key) = (account, key);
-                self.queue(&shared);
+                self.queue(&shared, true);
             }
         }
     }

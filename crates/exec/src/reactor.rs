@@ -18,6 +18,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use io_uring::{IoUring, opcode, types};
 
@@ -25,6 +26,8 @@ use io_uring::{IoUring, opcode, types};
 const STOP: u64 = u64::MAX;
 /// `user_data` of POLL_REMOVE requests (their own completions are ignored).
 const REMOVAL: u64 = u64::MAX - 1;
+/// `user_data` of the NOP that wakes a thread waiting in [`Reactor::reap`].
+const WAKE: u64 = u64::MAX - 2;
 
 /// The readiness engine of one executor.
 pub(crate) struct Reactor<P> {
@@ -33,6 +36,8 @@ pub(crate) struct Reactor<P> {
     sq: Mutex<()>,
     /// Parked requests by id.
     parked: Mutex<HashMap<u64, P>>,
+    /// Only one thread at a time reads the completion queue.
+    reaping: Mutex<()>,
     stopping: AtomicBool,
 }
 
@@ -43,6 +48,7 @@ impl<P> Reactor<P> {
             ring: IoUring::new(256)?,
             sq: Mutex::new(()),
             parked: Mutex::new(HashMap::new()),
+            reaping: Mutex::new(()),
             stopping: AtomicBool::new(false),
         })
     }
@@ -52,8 +58,17 @@ impl<P> Reactor<P> {
     }
 
     /// Parks `request` under `id` until `fd` reports one of `events`.
-    /// Hands the request back if the poll could not be armed.
-    pub(crate) fn park(&self, id: u64, fd: i32, events: i16, request: P) -> Result<(), P> {
+    /// Without `submit`, the poll waits in the submission queue for the
+    /// next `io_uring_enter` (the caller's own [`Reactor::reap`]). Hands the
+    /// request back if the poll could not be queued.
+    pub(crate) fn park(
+        &self,
+        id: u64,
+        fd: i32,
+        events: i16,
+        request: P,
+        submit: bool,
+    ) -> Result<(), P> {
         if self.stopping.load(Ordering::Acquire) {
             return Err(request);
         }
@@ -61,7 +76,7 @@ impl<P> Reactor<P> {
         let sqe = opcode::PollAdd::new(types::Fd(fd), events as u16 as u32)
             .build()
             .user_data(id);
-        if self.push(&sqe) {
+        if self.push(&sqe, submit) {
             Ok(())
         } else {
             self.lock_parked().remove(&id).map_or(Ok(()), Err)
@@ -74,7 +89,7 @@ impl<P> Reactor<P> {
         let sqe = opcode::PollRemove::new(id).build().user_data(REMOVAL);
         // If the removal cannot be queued the poll stays armed until its fd
         // is ready or closed; its completion then finds nothing parked.
-        self.push(&sqe);
+        self.push(&sqe, true);
         Some(request)
     }
 
@@ -89,8 +104,8 @@ impl<P> Reactor<P> {
         self.lock_parked().len()
     }
 
-    /// Pushes one entry and submits it.
-    fn push(&self, sqe: &io_uring::squeue::Entry) -> bool {
+    /// Pushes one entry, and submits it if `submit`.
+    fn push(&self, sqe: &io_uring::squeue::Entry, submit: bool) -> bool {
         let _only_us = self.sq.lock().unwrap_or_else(|e| e.into_inner());
         for _ in 0..2 {
             // SAFETY: `_only_us` makes this the only submission queue handle
@@ -98,7 +113,7 @@ impl<P> Reactor<P> {
             // and nop take only an fd and integers).
             let pushed = unsafe { self.ring.submission_shared().push(sqe).is_ok() };
             if pushed {
-                return self.ring.submit().is_ok();
+                return !submit || self.ring.submit().is_ok();
             }
             // Full: hand what is queued to the kernel and try again.
             if self.ring.submit().is_err() {
@@ -108,36 +123,62 @@ impl<P> Reactor<P> {
         false
     }
 
-    /// The reactor thread's loop: waits for polls to fire and hands each
-    /// ready request to `ready`. Returns when [`Reactor::stop`] is called.
-    pub(crate) fn run(&self, mut ready: impl FnMut(u64, P)) {
+    /// Hands every request whose poll has fired to `ready`. With `block`,
+    /// first waits in `io_uring_enter` until a poll fires, [`Reactor::wake`]
+    /// is called, or `timeout` passes. Returns at once if another thread is
+    /// reaping.
+    pub(crate) fn reap(&self, block: bool, timeout: Option<Duration>, mut ready: impl FnMut(P)) {
+        let Ok(_only_us) = self.reaping.try_lock() else {
+            return;
+        };
+        if block {
+            let waited = match timeout {
+                None => self.ring.submit_and_wait(1),
+                Some(t) => {
+                    let ts = types::Timespec::new()
+                        .sec(t.as_secs())
+                        .nsec(t.subsec_nanos());
+                    let args = types::SubmitArgs::new().timespec(&ts);
+                    self.ring.submitter().submit_with_args(1, &args)
+                }
+            };
+            // ETIME (timeout) and EINTR (a signal) both just mean "look".
+            let _ = waited;
+        }
         let mut fired = Vec::new();
+        // SAFETY: `_only_us` makes this the only reader of the completion
+        // queue.
+        for cqe in unsafe { self.ring.completion_shared() } {
+            fired.push(cqe.user_data());
+        }
+        for id in fired {
+            if id >= WAKE {
+                continue;
+            }
+            // Gone if it was cancelled meanwhile.
+            let request = self.lock_parked().remove(&id);
+            if let Some(request) = request {
+                ready(request);
+            }
+        }
+    }
+
+    /// Ends a blocking [`Reactor::reap`] on another thread.
+    pub(crate) fn wake(&self) {
+        self.push(&opcode::Nop::new().build().user_data(WAKE), true);
+    }
+
+    /// A dedicated reactor thread's loop (polling mode): reaps until
+    /// [`Reactor::stop`] is called.
+    pub(crate) fn run(&self, mut ready: impl FnMut(P)) {
         while !self.stopping.load(Ordering::Acquire) {
-            match self.ring.submit_and_wait(1) {
-                Ok(_) => {}
-                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-                Err(_) => return,
-            }
-            // SAFETY: only this thread ever reads the completion queue.
-            for cqe in unsafe { self.ring.completion_shared() } {
-                fired.push(cqe.user_data());
-            }
-            for id in fired.drain(..) {
-                if id == STOP || id == REMOVAL {
-                    continue;
-                }
-                // Gone if it was cancelled meanwhile.
-                let request = self.lock_parked().remove(&id);
-                if let Some(request) = request {
-                    ready(id, request);
-                }
-            }
+            self.reap(true, None, &mut ready);
         }
     }
 
     /// Makes [`Reactor::run`] return.
     pub(crate) fn stop(&self) {
         self.stopping.store(true, Ordering::Release);
-        self.push(&opcode::Nop::new().build().user_data(STOP));
+        self.push(&opcode::Nop::new().build().user_data(STOP), true);
     }
 }

@@ -1,7 +1,6 @@
 //! The executor's ends of the two rings: it consumes submissions and
 //! produces completions.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -74,11 +73,23 @@ pub(crate) struct CqWriter {
     poster: CompletionPoster,
     /// Encoding scratch, reused: a completion with outputs can be large.
     scratch: Vec<u8>,
-    /// Threads in [`CompletionQueue::wait_for`].
+    /// Threads asleep on the condition variable.
     waiters: usize,
+    /// Threads asleep in the reactor's io_uring (see
+    /// [`CompletionQueue::register_ring_waiter_unless`]).
+    ring_waiters: usize,
     /// Completions that could not be posted because the ring itself is
     /// corrupt (or a completion outgrew the ring's frame limit).
     lost: u64,
+}
+
+impl CqWriter {
+    /// Completions waiting for the consumer, backlog included (moving what
+    /// fits of the backlog into the ring first).
+    pub(crate) fn pending(&mut self) -> usize {
+        let _ = self.poster.flush();
+        self.poster.producer().unconsumed_frames() as usize + self.poster.backlog_len()
+    }
 }
 
 /// A [`CqWriter`] behind a lock, with a condition variable for `enter`'s
@@ -95,6 +106,7 @@ impl CompletionQueue {
                 poster,
                 scratch: Vec::new(),
                 waiters: 0,
+                ring_waiters: 0,
                 lost: 0,
             }),
             posted: Condvar::new(),
@@ -108,7 +120,9 @@ impl CompletionQueue {
     /// Encodes `c` and appends it to the ring (or, when the ring is full, to
     /// the ordered backlog); wakes a sleeping consumer and any `enter`
     /// waiting for completions.
-    pub(crate) fn post(&self, c: &Completion<'_>) {
+    /// Returns whether a thread waits in the reactor's ring and needs a
+    /// wake-up there.
+    pub(crate) fn post(&self, c: &Completion<'_>) -> bool {
         let mut w = self.lock();
         let w = &mut *w;
         if w.scratch.len() < 64 {
@@ -128,13 +142,15 @@ impl CompletionQueue {
         if w.waiters > 0 {
             self.posted.notify_all();
         }
+        w.ring_waiters > 0
     }
 
     /// Hands a batch of locally encoded completions to the ring: one lock,
     /// one publish, at most one wake-up.
-    pub(crate) fn post_batch(&self, batch: &mut CompletionBatch) {
+    /// Returns whether a thread waits in the reactor's ring.
+    pub(crate) fn post_batch(&self, batch: &mut CompletionBatch) -> bool {
         if batch.ends.is_empty() && batch.lost == 0 {
-            return;
+            return false;
         }
         let mut w = self.lock();
         w.lost += std::mem::take(&mut batch.lost);
@@ -151,9 +167,39 @@ impl CompletionQueue {
         if w.waiters > 0 {
             self.posted.notify_all();
         }
+        let ring_waiter = w.ring_waiters > 0;
         drop(w);
         batch.frames.clear();
         batch.ends.clear();
+        ring_waiter
+    }
+
+    /// Registers the caller as about to sleep in the reactor's ring, unless
+    /// `done` already holds — checked under the lock, so a completion posted
+    /// after the check sees the registration and wakes the ring. Returns
+    /// whether it registered.
+    pub(crate) fn register_ring_waiter_unless(
+        &self,
+        done: impl FnOnce(&mut CqWriter) -> bool,
+    ) -> bool {
+        let mut w = self.lock();
+        if done(&mut w) {
+            return false;
+        }
+        w.ring_waiters += 1;
+        true
+    }
+
+    /// Undoes [`CompletionQueue::register_ring_waiter_unless`].
+    pub(crate) fn unregister_ring_waiter(&self) {
+        self.lock().ring_waiters -= 1;
+    }
+
+    /// Wakes the condition-variable sleepers to look again (something they
+    /// wait on changed: a request was parked).
+    pub(crate) fn notify_waiters(&self) {
+        let _w = self.lock();
+        self.posted.notify_all();
     }
 
     /// Moves backlog entries into the ring as space allows.
@@ -166,30 +212,9 @@ impl CompletionQueue {
         self.lock().lost
     }
 
-    /// Sleeps until `counter` (the executor's count of completions posted,
-    /// raised before each post) reaches `target`, or `timeout` passes.
-    pub(crate) fn wait_for_total(
-        &self,
-        counter: &AtomicU64,
-        target: u64,
-        timeout: Option<Duration>,
-    ) {
-        self.wait_until(timeout, |_| counter.load(Ordering::Relaxed) >= target);
-    }
-
-    /// Sleeps until at least `n` completions are waiting for the consumer or
-    /// `timeout` passes; `false` on timeout.
-    pub(crate) fn wait_for(&self, n: u32, timeout: Option<Duration>) -> bool {
-        self.wait_until(timeout, |w| {
-            let _ = w.poster.flush();
-            let pending = w.poster.producer().unconsumed_frames() as usize + w.poster.backlog_len();
-            pending >= n as usize
-        })
-    }
-
     /// Sleeps on the posting condition variable until `done` holds (checked
     /// under the lock, so no post is missed) or `timeout` passes.
-    fn wait_until(
+    pub(crate) fn wait_until(
         &self,
         timeout: Option<Duration>,
         mut done: impl FnMut(&mut CqWriter) -> bool,
