@@ -92,9 +92,16 @@ pub(crate) struct Shared {
     /// (`None` inside: io_uring is unavailable, parked calls use the pool).
     reactor: OnceLock<Option<Reactor<Box<PuntedCall>>>>,
     reactor_thread: Mutex<Option<JoinHandle<()>>>,
-    /// A polling thread takes submissions; a reactor thread beside it
-    /// processes readiness. Otherwise `enter` does both.
+    /// A polling thread takes submissions and processes readiness;
+    /// otherwise `enter` does both.
     poller_mode: bool,
+    /// The polling thread's ring waker, to make it look at a request parked
+    /// by another thread.
+    sq_waker: OnceLock<RingWaker>,
+    /// The kernel has no io_uring `FUTEX_WAIT` (before 6.7): the polling
+    /// thread cannot sleep on its ring and its polls at once, so a reactor
+    /// thread processes readiness instead.
+    reactor_thread_needed: AtomicBool,
     #[cfg(test)]
     panic_on_nr: AtomicU32,
 }
@@ -121,6 +128,14 @@ impl Shared {
     fn reactor_for_enter(&self) -> Option<&Reactor<Box<PuntedCall>>> {
         let reactor = self.reactor.get()?.as_ref()?;
         (!self.poller_mode && reactor.len() > 0).then_some(reactor)
+    }
+
+    /// The reactor, if requests are parked in it and the polling thread is
+    /// the one to process their readiness.
+    fn reactor_for_poller(&self) -> Option<&Reactor<Box<PuntedCall>>> {
+        let reactor = self.reactor.get()?.as_ref()?;
+        let fallback = self.reactor_thread_needed.load(Ordering::Relaxed);
+        (self.poller_mode && !fallback && reactor.len() > 0).then_some(reactor)
     }
 
     /// Answers the `Timeout`s whose completion count `done` has reached.
@@ -191,6 +206,8 @@ impl Executor {
             reactor: OnceLock::new(),
             reactor_thread: Mutex::new(None),
             poller_mode: builder.sq_poll_idle.is_some(),
+            sq_waker: OnceLock::new(),
+            reactor_thread_needed: AtomicBool::new(false),
             #[cfg(test)]
             panic_on_nr: AtomicU32::new(u32::MAX),
         });
@@ -212,6 +229,7 @@ impl Executor {
         let mut sq = self.sq.take().expect("the poller starts once");
         let stop = Arc::new(AtomicBool::new(false));
         let waker = sq.waker();
+        let _ = self.shared.sq_waker.set(sq.waker());
         let (shared, pool, stop2) = (
             Arc::clone(&self.shared),
             self.pool.clone(),
@@ -223,7 +241,11 @@ impl Executor {
                 let mut frame = Vec::new();
                 let mut pass = Pass::default();
                 let mut last_work = Instant::now();
+                let mut futex_armed = false;
                 while !stop2.load(Ordering::Acquire) {
+                    if let Some(reactor) = shared.reactor_for_poller() {
+                        let _ = reactor.reap(false, None, |job| job.retry());
+                    }
                     let draining = pass.drain.is_some()
                         && release_drain(&shared, &pool, Context::Poller, &mut pass);
                     match sq.pop(&mut frame) {
@@ -241,7 +263,31 @@ impl Executor {
                             // drop) wakes us. The ring sets NEED_WAKEUP.
                             // A waiting DRAIN is checked every millisecond.
                             let nap = draining.then_some(Duration::from_millis(1));
-                            if sq.wait(nap).is_err() {
+                            let slept = match shared.reactor_for_poller() {
+                                // Parked requests: sleep in the reactor's
+                                // io_uring, on the polls and on the ring's
+                                // tail (an io_uring FUTEX_WAIT) at once.
+                                Some(reactor) if nap.is_none() => sq.wait_with(|word, value| {
+                                    if !futex_armed {
+                                        futex_armed = reactor.arm_futex_wait(word, value);
+                                    }
+                                    let woke = reactor.reap(true, None, |job| job.retry());
+                                    if let Some(result) = woke {
+                                        futex_armed = false;
+                                        let fine =
+                                            [0, -libc::EAGAIN, -libc::EINTR, -libc::ECANCELED];
+                                        if !fine.contains(&result) {
+                                            // No io_uring futexes here.
+                                            shared
+                                                .reactor_thread_needed
+                                                .store(true, Ordering::Relaxed);
+                                            reactor_thread(&shared);
+                                        }
+                                    }
+                                }),
+                                _ => sq.wait(nap),
+                            };
+                            if slept.is_err() {
                                 break;
                             }
                             last_work = Instant::now();
@@ -513,26 +559,32 @@ fn reactor(shared: &Arc<Shared>) -> Option<&Reactor<Box<PuntedCall>>> {
         return None;
     }
     let reactor = shared.reactor.get_or_init(|| Reactor::new().ok());
-    // In polling mode nobody may be in `enter`: a thread of its own
-    // processes readiness. Otherwise `enter` does, on the submitter.
-    if reactor.is_some() && shared.poller_mode {
-        let mut thread = shared
-            .reactor_thread
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if thread.is_none() {
-            let for_thread = Arc::clone(shared);
-            *thread = std::thread::Builder::new()
-                .name("sysgate-poll".into())
-                .spawn(move || {
-                    if let Some(Some(r)) = for_thread.reactor.get() {
-                        r.run(|job: Box<PuntedCall>| job.retry());
-                    }
-                })
-                .ok();
-        }
+    // Readiness is processed by `enter`, or by the polling thread; only
+    // where the polling thread cannot sleep on both its ring and its polls
+    // does a thread of its own do it.
+    if reactor.is_some() && shared.reactor_thread_needed.load(Ordering::Relaxed) {
+        reactor_thread(shared);
     }
     reactor.as_ref()
+}
+
+/// Starts the reactor thread (once).
+fn reactor_thread(shared: &Arc<Shared>) {
+    let mut thread = shared
+        .reactor_thread
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if thread.is_none() {
+        let for_thread = Arc::clone(shared);
+        *thread = std::thread::Builder::new()
+            .name("sysgate-poll".into())
+            .spawn(move || {
+                if let Some(Some(r)) = for_thread.reactor.get() {
+                    r.run(|job: Box<PuntedCall>| job.retry());
+                }
+            })
+            .ok();
+    }
 }
 
 /// Arms a timer, starting the executor's timer thread on first use.
@@ -1273,10 +1325,16 @@ impl PuntedCall {
             };
             self.link_timeout = Some((arm(shared, at, None, event), user_data));
         }
-        // On the submitting thread in `enter` mode, the poll is handed to
-        // the kernel by the `io_uring_enter` that waits for it, saving a
-        // syscall; every other thread submits it at once.
-        let defer = ctx == Context::Submitter && !shared.poller_mode;
+        // On the thread that reaps (the submitter in `enter` mode, the
+        // poller in polling mode) the poll is handed to the kernel by its
+        // next `io_uring_enter`, saving a syscall; every other thread
+        // submits it at once.
+        let reaper = if shared.poller_mode {
+            Context::Poller
+        } else {
+            Context::Submitter
+        };
+        let defer = ctx == reaper && !shared.reactor_thread_needed.load(Ordering::Relaxed);
         self.queue(shared, defer);
     }
 
@@ -1290,9 +1348,14 @@ impl PuntedCall {
             match reactor.park(self.id, fd, events, self, !defer) {
                 Ok(()) => {
                     shared.counters.parked.fetch_add(1, Ordering::Relaxed);
-                    // An `enter` asleep on the condition variable must now
-                    // watch the reactor instead.
-                    shared.cq.notify_waiters();
+                    if !defer {
+                        // Parked by a thread that does not reap: the one
+                        // that does must start watching the reactor.
+                        match shared.sq_waker.get() {
+                            Some(poller) => drop(poller.wake()),
+                            None => shared.cq.notify_waiters(),
+                        }
+                    }
                     return;
                 }
                 Err(job) => self = job,
@@ -1325,7 +1388,10 @@ impl PuntedCall {
             // A spurious wake-up: wait again.
             Step::WouldBlock { fd, events } => {
                 self.wait = Some((fd, events));
-                self.queue(&shared, true);
+                // Retried by the reaping thread, which submits on its next
+                // io_uring_enter — unless that is a blocked reactor thread.
+                let defer = !shared.reactor_thread_needed.load(Ordering::Relaxed);
+                self.queue(&shared, defer);
             }
             Step::Punt(account, key) => {
                 (self.account, self.key) = (account, key);

@@ -28,6 +28,12 @@ const STOP: u64 = u64::MAX;
 const REMOVAL: u64 = u64::MAX - 1;
 /// `user_data` of the NOP that wakes a thread waiting in [`Reactor::reap`].
 const WAKE: u64 = u64::MAX - 2;
+/// `user_data` of the `FUTEX_WAIT` a polling thread sleeps on beside its
+/// polls (see [`Reactor::arm_futex_wait`]).
+const FUTEX: u64 = u64::MAX - 3;
+/// `FUTEX2_SIZE_U32`: a 32-bit futex, shared (no `FUTEX2_PRIVATE`), like
+/// the ring's own.
+const FUTEX2_SIZE_U32: u32 = 2;
 
 /// The readiness engine of one executor.
 pub(crate) struct Reactor<P> {
@@ -38,6 +44,8 @@ pub(crate) struct Reactor<P> {
     parked: Mutex<HashMap<u64, P>>,
     /// Only one thread at a time reads the completion queue.
     reaping: Mutex<()>,
+    /// Entries were queued without being submitted.
+    unsubmitted: AtomicBool,
     stopping: AtomicBool,
 }
 
@@ -49,6 +57,7 @@ impl<P> Reactor<P> {
             sq: Mutex::new(()),
             parked: Mutex::new(HashMap::new()),
             reaping: Mutex::new(()),
+            unsubmitted: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
         })
     }
@@ -113,7 +122,11 @@ impl<P> Reactor<P> {
             // and nop take only an fd and integers).
             let pushed = unsafe { self.ring.submission_shared().push(sqe).is_ok() };
             if pushed {
-                return !submit || self.ring.submit().is_ok();
+                if !submit {
+                    self.unsubmitted.store(true, Ordering::Release);
+                    return true;
+                }
+                return self.ring.submit().is_ok();
             }
             // Full: hand what is queued to the kernel and try again.
             if self.ring.submit().is_err() {
@@ -126,12 +139,23 @@ impl<P> Reactor<P> {
     /// Hands every request whose poll has fired to `ready`. With `block`,
     /// first waits in `io_uring_enter` until a poll fires, [`Reactor::wake`]
     /// is called, or `timeout` passes. Returns at once if another thread is
-    /// reaping.
-    pub(crate) fn reap(&self, block: bool, timeout: Option<Duration>, mut ready: impl FnMut(P)) {
+    /// reaping. Returns the result of the [`Reactor::arm_futex_wait`] wait
+    /// if it completed.
+    pub(crate) fn reap(
+        &self,
+        block: bool,
+        timeout: Option<Duration>,
+        mut ready: impl FnMut(P),
+    ) -> Option<i32> {
         let Ok(_only_us) = self.reaping.try_lock() else {
-            return;
+            return None;
         };
+        if !block && self.unsubmitted.swap(false, Ordering::AcqRel) {
+            // Polls queued for "the next io_uring_enter": this is it.
+            let _ = self.ring.submit();
+        }
         if block {
+            self.unsubmitted.store(false, Ordering::Release);
             let waited = match timeout {
                 None => self.ring.submit_and_wait(1),
                 Some(t) => {
@@ -146,9 +170,13 @@ impl<P> Reactor<P> {
             let _ = waited;
         }
         let mut fired = Vec::new();
+        let mut futex = None;
         // SAFETY: `_only_us` makes this the only reader of the completion
         // queue.
         for cqe in unsafe { self.ring.completion_shared() } {
+            if cqe.user_data() == FUTEX {
+                futex = Some(cqe.result());
+            }
             fired.push(cqe.user_data());
         }
         for id in fired {
@@ -161,6 +189,17 @@ impl<P> Reactor<P> {
                 ready(request);
             }
         }
+        futex
+    }
+
+    /// Queues an io_uring `FUTEX_WAIT` on `word` while it holds `value`, so
+    /// that a blocking [`Reactor::reap`] also returns when `word` is woken
+    /// (a producer publishing into a ring the caller consumes). Submitted by
+    /// that `reap`.
+    pub(crate) fn arm_futex_wait(&self, word: &std::sync::atomic::AtomicU32, value: u32) -> bool {
+        let futex =
+            opcode::FutexWait::new(word.as_ptr(), u64::from(value), u64::MAX, FUTEX2_SIZE_U32);
+        self.push(&futex.build().user_data(FUTEX), false)
     }
 
     /// Ends a blocking [`Reactor::reap`] on another thread.
@@ -172,7 +211,7 @@ impl<P> Reactor<P> {
     /// [`Reactor::stop`] is called.
     pub(crate) fn run(&self, mut ready: impl FnMut(P)) {
         while !self.stopping.load(Ordering::Acquire) {
-            self.reap(true, None, &mut ready);
+            let _ = self.reap(true, None, &mut ready);
         }
     }
 

@@ -61,6 +61,16 @@ impl SqReader {
         self.consumer.wait(timeout).map(drop)
     }
 
+    /// [`SqReader::wait`] with a custom sleep (see
+    /// `sysgate_ring::Consumer::wait_with`).
+    pub(crate) fn wait_with(
+        &mut self,
+        sleep: impl FnOnce(&std::sync::atomic::AtomicU32, u32),
+    ) -> Result<(), RingError> {
+        self.unreleased = 0;
+        self.consumer.wait_with(sleep).map(drop)
+    }
+
     /// A handle another thread can use to wake [`SqReader::wait`].
     pub(crate) fn waker(&self) -> RingWaker {
         self.consumer.waker()

@@ -228,3 +228,49 @@ fn cancelling_a_parked_read_disarms_it() {
     common::close(r);
     common::close(w);
 }
+
+#[test]
+fn the_polling_thread_processes_readiness_and_sleeps_on_both() {
+    let mut h = Harness::polling();
+    let (r, w) = common::pipe();
+    h.submit(common::with_out_buf(
+        1,
+        nr(libc::SYS_read),
+        8,
+        &[r as u64, BUF0, 8],
+    ));
+    // Let the poller take it, park it, and fall asleep.
+    let need_wakeup = sysgate_ring::layout::flags::SQ_NEED_WAKEUP;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while h.region.flags() & need_wakeup == 0 {
+        assert!(Instant::now() < deadline, "the poller never slept");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    if h.exec.stats().parked != 1 {
+        eprintln!("skipped: io_uring is unavailable here, waits fall back to the pool");
+        return;
+    }
+    // Readiness wakes it: the read completes, polled.
+    common::write_all(w, b"ready");
+    let c = h.wait_one();
+    assert_eq!(
+        (c.result, c.flags),
+        (5, sysgate_proto::CompletionFlags::POLLED)
+    );
+    assert_eq!(&c.outputs[0][..], b"ready");
+    // And a submission still wakes it while it sleeps on its polls.
+    h.submit(common::with_out_buf(
+        2,
+        nr(libc::SYS_read),
+        8,
+        &[r as u64, BUF0, 8],
+    ));
+    std::thread::sleep(Duration::from_millis(50));
+    let c = h.run(common::call(3, nr(libc::SYS_getppid), &[]));
+    assert!(c.result > 0);
+    h.submit(cancel(4, CancelTarget::UserData(2)));
+    let done = by_user_data(h.wait_n(2));
+    assert_eq!(done[0].result, -i64::from(libc::ECANCELED));
+    common::close(r);
+    common::close(w);
+}

@@ -808,6 +808,43 @@ impl Consumer {
             Ok(WaitStatus::Spurious)
         }
     }
+
+    /// `consumer.wait_with(sleep)` — [`wait`](Consumer::wait), but the
+    /// sleep itself is `sleep(word, value)`: block until the futex `word`
+    /// (the tail, a shared futex) no longer holds `value` or is woken. For
+    /// an owner that sleeps on several things at once — e.g. an io_uring
+    /// `FUTEX_WAIT` beside other requests. NEED_WAKEUP is set around the
+    /// call exactly as for `wait`, so no publish is missed.
+    ///
+    /// Errors: a corrupt tail.
+    #[cfg(not(loom))]
+    pub fn wait_with(
+        &mut self,
+        sleep: impl FnOnce(&std::sync::atomic::AtomicU32, u32),
+    ) -> Result<WaitStatus, RingError> {
+        self.release()?;
+        if !self.is_empty()? {
+            return Ok(WaitStatus::Ready);
+        }
+        let bit = self.view.data_wait_bit();
+        // Relaxed: ordered by the fence below.
+        self.view.flags().fetch_or(bit, Ordering::Relaxed);
+        // SeqCst fence: pairs with the fence in `Producer::publish`, as in
+        // `wait`.
+        fence(Ordering::SeqCst);
+        // Acquire: pairs with the producer's Release store of the tail.
+        let tail = self.view.tail().load(Ordering::Acquire);
+        if tail == self.head {
+            sleep(self.view.tail(), tail);
+        }
+        // Relaxed: only this handle sets or clears this bit.
+        self.view.flags().fetch_and(!bit, Ordering::Relaxed);
+        Ok(if self.is_empty()? {
+            WaitStatus::Spurious
+        } else {
+            WaitStatus::Ready
+        })
+    }
 }
 
 /// Reads 8 bytes as a little-endian word.
