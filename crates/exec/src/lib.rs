@@ -13,6 +13,13 @@
 //! | thread-affine | inline on the submitting thread only; otherwise refused with [`sysgate_proto::codes::WRONG_THREAD`] |
 //! | forbidden | refused with [`sysgate_proto::codes::FORBIDDEN`], never run |
 //!
+//! Readiness is processed where submissions are: by [`Executor::enter`]
+//! (which, while requests are parked, sleeps in the executor's io_uring and
+//! retries ready calls on the submitting thread) or by the polling thread
+//! (which sleeps on its polls and its ring's futex at once). Link chains
+//! (`LINK`, `HARDLINK`, results forwarded with `Arg::LinkResult`),
+//! `Cancel`, `Timeout`, `LinkTimeout` and `DRAIN` work as in io_uring.
+//!
 //! The `ASYNC` submission flag skips the inline attempt; `NOWAIT` never uses
 //! the pool and completes `-EAGAIN` instead. Every accepted submission gets
 //! exactly one completion on the completion ring — also for frames that fail
