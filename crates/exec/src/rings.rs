@@ -91,9 +91,17 @@ pub(crate) struct CqWriter {
     /// Completions that could not be posted because the ring itself is
     /// corrupt (or a completion outgrew the ring's frame limit).
     lost: u64,
+    /// Completions handed to the ring (or its backlog), counted under the
+    /// lock so that a waiter checking it never misses the post that raised
+    /// it.
+    posted: u64,
 }
 
 impl CqWriter {
+    /// Completions posted so far, lost ones included.
+    pub(crate) fn posted(&self) -> u64 {
+        self.posted
+    }
     /// Completions waiting for the consumer, backlog included (moving what
     /// fits of the backlog into the ring first).
     pub(crate) fn pending(&mut self) -> usize {
@@ -118,6 +126,7 @@ impl CompletionQueue {
                 waiters: 0,
                 ring_waiters: 0,
                 lost: 0,
+                posted: 0,
             }),
             posted: Condvar::new(),
         }
@@ -149,6 +158,7 @@ impl CompletionQueue {
         if !matches!(posted, Some(Ok(_))) {
             w.lost += 1;
         }
+        w.posted += 1;
         if w.waiters > 0 {
             self.posted.notify_all();
         }
@@ -163,6 +173,7 @@ impl CompletionQueue {
             return false;
         }
         let mut w = self.lock();
+        w.posted += (batch.ends.len() as u64) + batch.lost;
         w.lost += std::mem::take(&mut batch.lost);
         let mut start = 0;
         for &end in &batch.ends {
@@ -215,6 +226,11 @@ impl CompletionQueue {
     /// Moves backlog entries into the ring as space allows.
     pub(crate) fn flush(&self) {
         let _ = self.lock().poster.flush();
+    }
+
+    /// Completions posted so far (see [`CqWriter::posted`]).
+    pub(crate) fn posted(&self) -> u64 {
+        self.lock().posted
     }
 
     /// Completions that could not be posted at all.
