@@ -630,12 +630,23 @@ mod tests {
             );
         }
         // One worker holds the gate; the second job waits for a worker.
-        std::thread::sleep(Duration::from_millis(50));
-        assert_eq!(pool.stats().bounded.queued, 1);
+        let until = |what: &str, ok: &dyn Fn(AccountStats) -> bool| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !ok(pool.stats().bounded) {
+                assert!(
+                    Instant::now() < deadline,
+                    "{what}: {:?}",
+                    pool.stats().bounded
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        until("one running, one queued", &|a| a.busy == 1 && a.queued == 1);
         assert_eq!(pool.set_max_workers(Account::Bounded, 2), 1);
         assert_eq!(pool.max_workers(Account::Bounded), 2);
-        std::thread::sleep(Duration::from_millis(50));
-        assert_eq!(pool.stats().bounded.workers, 2);
+        until("a second worker took it", &|a| {
+            a.workers == 2 && a.queued == 0
+        });
         gate_tx.send(()).unwrap();
         gate_tx.send(()).unwrap();
         rx.recv().unwrap();
