@@ -30,3 +30,41 @@ fn roundtrip_submission(sub: &Submission) {
     let again: Submission = decode(&bytes).expect("a re-encoded submission decodes");
     assert_eq!(&again, sub);
 }
+
+/// A structured submission → encode → decode gives it back; a valid one
+/// always fits the documented bound ([`crate::MAX_MESSAGE_LEN`]).
+pub fn fuzz_roundtrip_submission(sub: &Submission) {
+    let valid = sub.validate(None).is_ok() || sub.validate(Some(u16::MAX)).is_ok();
+    match encode_to_vec(sub) {
+        Ok(bytes) => {
+            assert!(bytes.len() <= crate::MAX_MESSAGE_LEN);
+            assert_eq!(
+                bytes.len(),
+                crate::encoded_len(sub).expect("measures what encodes")
+            );
+            let back: Submission = decode(&bytes).expect("what encodes decodes");
+            assert_eq!(&back, sub);
+        }
+        Err(crate::EncodeError::TooLarge { len }) => {
+            assert!(
+                !valid,
+                "a valid submission of {len} bytes exceeds the bound"
+            );
+        }
+        Err(e) => panic!("encoding failed: {e}"),
+    }
+}
+
+/// A structured completion → encode → decode gives it back; a valid one
+/// always fits the documented bound.
+pub fn fuzz_roundtrip_completion(c: &Completion) {
+    match encode_to_vec(c) {
+        Ok(bytes) => {
+            assert!(bytes.len() <= crate::MAX_MESSAGE_LEN);
+            let back: Completion = decode(&bytes).expect("what encodes decodes");
+            assert_eq!(&back, c);
+        }
+        Err(crate::EncodeError::TooLarge { .. }) => assert!(c.validate().is_err()),
+        Err(e) => panic!("encoding failed: {e}"),
+    }
+}

@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::MAX_ARGS;
 
 /// A request: run `op`, and tag its completion with `user_data`.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Submission<'a> {
     /// Opaque to the executor; copied into the completion.
@@ -52,6 +53,7 @@ impl<'a> Submission<'a> {
 }
 
 /// Submission flags (one byte on the wire).
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct SubmissionFlags(u8);
@@ -121,6 +123,7 @@ impl fmt::Debug for SubmissionFlags {
 /// What a submission asks the executor to do.
 ///
 /// The variant order is the wire tag (`u32`): never reorder, only append.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Op<'a> {
     /// Tag 0: run system call `nr` with `args`.
@@ -164,6 +167,7 @@ impl Op<'_> {
 /// Which requests a [`Op::Cancel`] targets.
 ///
 /// The variant order is the wire tag (`u32`): never reorder, only append.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum CancelTarget {
     /// Tag 0: the request submitted with this `user_data`.
@@ -179,6 +183,7 @@ pub enum CancelTarget {
 /// index; the executor allocates every buffer, copies input bytes in, and
 /// returns output bytes in the completion. Pointers stored *inside* buffers
 /// (iovec arrays, msghdr, …) are written by `relocs`.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyscallOp<'a> {
     /// The system call number on the executor's architecture.
@@ -222,6 +227,7 @@ impl<'a> SyscallOp<'a> {
 /// One argument word.
 ///
 /// The variant order is the wire tag (`u32`): never reorder, only append.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Arg {
     /// Tag 0: this value, as is.
@@ -291,6 +297,22 @@ impl Args {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for Args {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        // Up to 8: a few more than a call may have, so validation sees those too.
+        let n = u.int_in_range(0..=8)?;
+        (0..n).map(|_| Arg::arbitrary(u)).collect()
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for Bytes<'a> {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(Bytes::borrowed(<&[u8]>::arbitrary(u)?))
+    }
+}
+
 impl Default for Args {
     fn default() -> Self {
         Args::new()
@@ -323,6 +345,7 @@ impl fmt::Debug for Args {
 /// Memory for a call: input bytes, an output area, or both.
 ///
 /// The variant order is the wire tag (`u32`): never reorder, only append.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Buffer<'a> {
     /// Tag 0: bytes the call reads (a path, data to write, a struct in).
@@ -370,6 +393,7 @@ impl Buffer<'_> {
 ///
 /// The address is written as a native-endian 64-bit word, so `at` must be a
 /// multiple of 8 and `buf` an input (or in/out) buffer.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Reloc {
     /// The buffer written into.
@@ -384,6 +408,7 @@ pub struct Reloc {
 }
 
 /// The result of one submission.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Completion<'a> {
     /// The submission's `user_data`.
@@ -422,6 +447,7 @@ impl Completion<'_> {
 }
 
 /// Completion flags (a `u32` on the wire).
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CompletionFlags(u32);

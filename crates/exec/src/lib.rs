@@ -42,6 +42,8 @@ mod call;
 mod dispatch;
 mod executor;
 mod fdinfo;
+#[doc(hidden)]
+pub mod fuzz;
 mod interrupt;
 mod pool;
 mod reactor;

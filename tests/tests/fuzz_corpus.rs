@@ -1,0 +1,79 @@
+//! Replays every committed fuzz input — `fuzz/corpus/<target>/` and
+//! `fuzz/regressions/<target>/` — through the same bodies the cargo-fuzz
+//! targets call, so a regression fails `cargo test` on stable, without the
+//! fuzzer.
+
+use std::path::{Path, PathBuf};
+
+use arbitrary::{Arbitrary, Unstructured};
+use sysgate_proto::{Completion, Submission};
+
+fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let mut found = Vec::new();
+    for dir in [
+        root.join("corpus").join(target),
+        root.join("regressions").join(target),
+    ] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                let bytes = std::fs::read(&path).unwrap();
+                found.push((path, bytes));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn replay(target: &str, body: impl Fn(&[u8])) {
+    let inputs = inputs(target);
+    assert!(!inputs.is_empty(), "no corpus for {target}");
+    for (path, bytes) in inputs {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&bytes)));
+        assert!(result.is_ok(), "{target}: {} fails", path.display());
+    }
+}
+
+#[test]
+fn decode_submission_corpus() {
+    replay(
+        "decode_submission",
+        sysgate_proto::fuzz::fuzz_decode_submission,
+    );
+}
+
+#[test]
+fn decode_completion_corpus() {
+    replay(
+        "decode_completion",
+        sysgate_proto::fuzz::fuzz_decode_completion,
+    );
+}
+
+#[test]
+fn roundtrip_corpus() {
+    replay("roundtrip", |bytes| {
+        // As libfuzzer-sys builds the target's argument.
+        if let Ok((sub, c)) =
+            <(Submission, Completion)>::arbitrary_take_rest(Unstructured::new(bytes))
+        {
+            sysgate_proto::fuzz::fuzz_roundtrip_submission(&sub);
+            sysgate_proto::fuzz::fuzz_roundtrip_completion(&c);
+        }
+    });
+}
+
+#[test]
+fn ring_corpus() {
+    replay("ring", sysgate_ring::fuzz_ring);
+}
+
+#[test]
+fn executor_corpus() {
+    replay("executor", sysgate_exec::fuzz::fuzz_executor);
+}
