@@ -270,21 +270,29 @@ impl Executor {
                             // Idle long enough: sleep until a submitter (or
                             // drop) wakes us. The ring sets NEED_WAKEUP.
                             // A waiting DRAIN is checked every millisecond.
-                            let nap = draining.then_some(Duration::from_millis(1));
+                            // The stop flag is checked at least every
+                            // 100 ms: a wake-up sent just before the poller
+                            // falls asleep would otherwise be lost (it does
+                            // not change the futex word).
+                            let nap = Some(Duration::from_millis(if draining { 1 } else { 100 }));
                             let slept = match shared.reactor_for_poller() {
                                 // Parked requests: sleep in the reactor's
                                 // io_uring, on the polls and on the ring's
                                 // tail (an io_uring FUTEX_WAIT) at once.
-                                Some(reactor) if nap.is_none() => sq.wait_with(|word, value| {
+                                Some(reactor) if !draining => sq.wait_with(|word, value| {
                                     if !futex_armed {
                                         futex_armed = reactor.arm_futex_wait(word, value);
                                     }
-                                    let woke = reactor.reap(true, None, |job| job.retry());
+                                    let woke = reactor.reap(
+                                        true,
+                                        Some(Duration::from_millis(100)),
+                                        |job| job.retry(),
+                                    );
                                     if let Some(result) = woke {
                                         futex_armed = false;
-                                        let fine =
-                                            [0, -libc::EAGAIN, -libc::EINTR, -libc::ECANCELED];
-                                        if !fine.contains(&result) {
+                                        let unsupported =
+                                            [-libc::EINVAL, -libc::EOPNOTSUPP, -libc::ENOSYS];
+                                        if unsupported.contains(&result) {
                                             // No io_uring futexes here.
                                             shared
                                                 .reactor_thread_needed
@@ -497,7 +505,8 @@ impl Drop for Executor {
         }
         // Queued work now completes -ECANCELED when a worker takes it; work
         // running on a worker is interrupted until it returns.
-        self.shared.closing.store(true, Ordering::Release);
+        // SeqCst: pairs with the load in `reactor()` (see there).
+        self.shared.closing.store(true, Ordering::SeqCst);
         // Parked requests are cancelled: each finishes -ECANCELED as it
         // drops, and no poll stays armed.
         if let Some(Some(reactor)) = self.shared.reactor.get() {
@@ -562,10 +571,13 @@ impl Drop for Executor {
 /// The executor's reactor, created (with its thread) on first use; `None`
 /// if io_uring is unavailable or the executor is closing.
 fn reactor(shared: &Arc<Shared>) -> Option<&Reactor<Box<PuntedCall>>> {
-    if shared.closing.load(Ordering::Acquire) {
+    let reactor = shared.reactor.get_or_init(|| Reactor::new().ok());
+    // Checked after the reactor exists (SeqCst, pairing with the store in
+    // `Executor::drop`): either the dropping executor sees this reactor and
+    // stops it, or we see `closing` here and park nothing.
+    if shared.closing.load(Ordering::SeqCst) {
         return None;
     }
-    let reactor = shared.reactor.get_or_init(|| Reactor::new().ok());
     // Readiness is processed by `enter`, or by the polling thread; only
     // where the polling thread cannot sleep on both its ring and its polls
     // does a thread of its own do it.

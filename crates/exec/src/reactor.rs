@@ -78,10 +78,16 @@ impl<P> Reactor<P> {
         request: P,
         submit: bool,
     ) -> Result<(), P> {
-        if self.stopping.load(Ordering::Acquire) {
-            return Err(request);
+        {
+            // Checked under the parked lock, which `stop` takes too: a
+            // request is either parked before `stop` (and then seen by
+            // `unpark_all`) or refused after it — never lost in between.
+            let mut parked = self.lock_parked();
+            if self.stopping.load(Ordering::Acquire) {
+                return Err(request);
+            }
+            parked.insert(id, request);
         }
-        self.lock_parked().insert(id, request);
         let sqe = opcode::PollAdd::new(types::Fd(fd), events as u16 as u32)
             .build()
             .user_data(id);
@@ -217,7 +223,10 @@ impl<P> Reactor<P> {
 
     /// Makes [`Reactor::run`] return.
     pub(crate) fn stop(&self) {
-        self.stopping.store(true, Ordering::Release);
+        {
+            let _parked = self.lock_parked();
+            self.stopping.store(true, Ordering::Release);
+        }
         self.push(&opcode::Nop::new().build().user_data(STOP), true);
     }
 }
