@@ -144,16 +144,7 @@ impl CompletionQueue {
     pub(crate) fn post(&self, c: &Completion<'_>) -> bool {
         let mut w = self.lock();
         let w = &mut *w;
-        if w.scratch.len() < 64 {
-            w.scratch.resize(64, 0);
-        }
-        let encoded = match encode_into(c, &mut w.scratch) {
-            Err(EncodeError::BufferTooSmall { needed }) => {
-                w.scratch.resize(needed, 0);
-                encode_into(c, &mut w.scratch)
-            }
-            other => other,
-        };
+        let encoded = encode_at(c, &mut w.scratch, 0);
         let posted = encoded.ok().map(|len| w.poster.post(&w.scratch[..len]));
         if !matches!(posted, Some(Ok(_))) {
             w.lost += 1;
@@ -268,6 +259,22 @@ impl CompletionQueue {
     }
 }
 
+/// Encodes `c` into `buf` from byte `start` on, growing `buf` as needed
+/// (64 bytes fit a completion without outputs); returns its length. Bytes
+/// past the completion may be left in `buf`.
+fn encode_at(c: &Completion<'_>, buf: &mut Vec<u8>, start: usize) -> Result<usize, EncodeError> {
+    if buf.len() < start + 64 {
+        buf.resize(start + 64, 0);
+    }
+    match encode_into(c, &mut buf[start..]) {
+        Err(EncodeError::BufferTooSmall { needed }) => {
+            buf.resize(start + needed, 0);
+            encode_into(c, &mut buf[start..])
+        }
+        other => other,
+    }
+}
+
 /// Completions produced on one thread during one pass over the submission
 /// ring, encoded locally and handed over with
 /// [`CompletionQueue::post_batch`].
@@ -284,14 +291,7 @@ impl CompletionBatch {
     /// encoded; see [`CompletionQueue::lost`]).
     pub(crate) fn push(&mut self, c: &Completion<'_>) {
         let start = self.frames.len();
-        self.frames.resize(start + 64, 0);
-        let encoded = match encode_into(c, &mut self.frames[start..]) {
-            Err(EncodeError::BufferTooSmall { needed }) => {
-                self.frames.resize(start + needed, 0);
-                encode_into(c, &mut self.frames[start..])
-            }
-            other => other,
-        };
+        let encoded = encode_at(c, &mut self.frames, start);
         match encoded {
             Ok(len) => {
                 self.frames.truncate(start + len);
