@@ -12,7 +12,7 @@ use sysgate_proto::SubmissionFlags;
 use sysgate_sys::{ArgKind, ExecClass, FillUnit};
 
 use crate::call::PreparedCall;
-use crate::fdinfo::{FdKind, fd_kind, is_nonblocking};
+use crate::fdinfo::{FdKind, fd_kind, is_listening, is_nonblocking};
 use crate::pool::{Account, FileKey};
 
 /// The thread a request is being dispatched on.
@@ -188,6 +188,17 @@ struct RwForm {
 fn rw_form(call: &PreparedCall) -> Option<RwForm> {
     let a = &call.args;
     let n = call.nr as libc::c_long;
+    // A negative offset is EINVAL for the positioned calls, but means "the
+    // file position" to preadv2/pwritev2: those calls keep their own form.
+    let positioned = [
+        libc::SYS_pread64,
+        libc::SYS_pwrite64,
+        libc::SYS_preadv,
+        libc::SYS_pwritev,
+    ];
+    if positioned.contains(&n) && (a[3] as i64) < 0 {
+        return None;
+    }
     let (vector_nr, single, offset, flags, events) = match n {
         libc::SYS_read => (libc::SYS_preadv2, true, u64::MAX, 0, libc::POLLIN),
         libc::SYS_pread64 => (libc::SYS_preadv2, true, a[3], 0, libc::POLLIN),
@@ -224,15 +235,15 @@ fn msg_flags_arg(n: u32) -> Option<(usize, i16)> {
     }
 }
 
-fn readiness_events(n: u32) -> i16 {
-    match n as libc::c_long {
-        libc::SYS_connect => libc::POLLOUT,
-        _ => libc::POLLIN,
-    }
-}
-
 fn is_again(r: i64) -> bool {
     r == -i64::from(libc::EAGAIN)
+}
+
+/// Whether a nowait-capable call can be attempted without blocking on a
+/// blocking fd (`RWF_NOWAIT` or `MSG_DONTWAIT`); the others are only
+/// waited on.
+pub(crate) fn has_nowait_form(call: &PreparedCall) -> bool {
+    rw_form(call).is_some() || msg_flags_arg(call.nr).is_some()
 }
 
 /// A nowait-capable call: one attempt that cannot block.
@@ -254,15 +265,20 @@ fn try_nowait(call: &mut PreparedCall) -> Step {
         return Step::WouldBlock { fd, events };
     }
     // accept, accept4, connect, and anything else nowait-capable without a
-    // per-call flag: inline only if the fd itself cannot block.
+    // per-call flag: inline only if the fd itself cannot block. An accept
+    // on a listening socket waits for a connection without a thread (and
+    // then runs on a worker, see `PuntedCall::retry`); on any other fd it
+    // fails at once, so it runs here. The rest go to the pool.
     if is_nonblocking(fd) {
         return Step::Done(call.run());
     }
+    let accept = [libc::SYS_accept, libc::SYS_accept4].contains(&(call.nr as libc::c_long));
     match fd_kind(fd) {
-        Some(FdKind::Pollable) => Step::WouldBlock {
+        Some(FdKind::Pollable) if accept && is_listening(fd) => Step::WouldBlock {
             fd,
-            events: readiness_events(call.nr),
+            events: libc::POLLIN,
         },
+        Some(FdKind::Pollable) if accept => Step::Done(call.run()),
         _ => punt(call, ExecClass::NowaitCapable),
     }
 }

@@ -110,6 +110,10 @@ pub(crate) struct Shared {
     /// thread cannot sleep on its ring and its polls at once, so a reactor
     /// thread processes readiness instead.
     reactor_thread_needed: AtomicBool,
+    /// A [`CompletionWaiter`] exists: it, not `enter`, processes readiness.
+    external_waiter: AtomicBool,
+    /// The executor's `Drop` has posted its last completion.
+    dropped: AtomicBool,
     #[cfg(test)]
     panic_on_nr: AtomicU32,
 }
@@ -216,6 +220,8 @@ impl Executor {
             poller_mode: builder.sq_poll_idle.is_some(),
             sq_waker: OnceLock::new(),
             reactor_thread_needed: AtomicBool::new(false),
+            external_waiter: AtomicBool::new(false),
+            dropped: AtomicBool::new(false),
             #[cfg(test)]
             panic_on_nr: AtomicU32::new(u32::MAX),
         });
@@ -387,49 +393,27 @@ impl Executor {
             // Held submissions are started here, on the submitting thread,
             // as soon as the completions they wait for have been posted.
             let done = self.shared.cq.posted();
-            if !self.wait_for_progress(deadline, |w| w.posted() > done) {
+            if !wait_for_progress(&self.shared, deadline, |w| w.posted() > done) {
                 return Err(EnterError::TimedOut { taken });
             }
         }
         let n = min_complete as usize;
-        if min_complete > 0 && !self.wait_for_progress(deadline, |w| w.pending() >= n) {
+        if min_complete > 0 && !wait_for_progress(&self.shared, deadline, |w| w.pending() >= n) {
             return Err(EnterError::TimedOut { taken });
         }
         Ok(taken)
     }
 
-    /// Sleeps until `done` holds or `deadline` passes (`false`). While
-    /// requests are parked, sleeps in the reactor's ring instead of on the
-    /// condition variable, and retries whatever becomes ready right here:
-    /// readiness is processed by `enter`, on the submitting thread.
-    fn wait_for_progress(
-        &self,
-        deadline: Option<Instant>,
-        mut done: impl FnMut(&mut CqWriter) -> bool,
-    ) -> bool {
-        let shared = &self.shared;
-        loop {
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if let Some(reactor) = shared.reactor_for_enter() {
-                reactor.reap(false, None, |job| job.retry());
-                if !shared.cq.register_ring_waiter_unless(&mut done) {
-                    return true;
-                }
-                if left.is_some_and(|l| l.is_zero()) {
-                    shared.cq.unregister_ring_waiter();
-                    return false;
-                }
-                reactor.reap(true, left, |job| job.retry());
-                shared.cq.unregister_ring_waiter();
-            } else {
-                let parked = || shared.reactor_for_enter().is_some();
-                if !shared.cq.wait_until(left, |w| done(w) || parked()) {
-                    return false;
-                }
-                if !parked() {
-                    return true;
-                }
-            }
+    /// A handle another thread can use to wait for completions while this
+    /// executor keeps taking submissions (see [`CompletionWaiter`]).
+    ///
+    /// From the first call on, a request parked by `enter` has its poll
+    /// handed to the kernel at once and the waiter told, because the waiter
+    /// (not `enter`) processes readiness.
+    pub fn waiter(&self) -> CompletionWaiter {
+        self.shared.external_waiter.store(true, Ordering::SeqCst);
+        CompletionWaiter {
+            shared: Arc::clone(&self.shared),
         }
     }
 
@@ -475,6 +459,86 @@ impl Executor {
     pub(crate) fn panic_on(&self, nr: u32) {
         self.shared.panic_on_nr.store(nr, Ordering::Relaxed);
     }
+}
+
+/// Sleeps until `done` holds or `deadline` passes (`false`). While
+/// requests are parked, sleeps in the reactor's ring instead of on the
+/// condition variable, and retries whatever becomes ready right here:
+/// readiness is processed by `enter`, on the submitting thread.
+fn wait_for_progress(
+    shared: &Shared,
+    deadline: Option<Instant>,
+    mut done: impl FnMut(&mut CqWriter) -> bool,
+) -> bool {
+    loop {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if let Some(reactor) = shared.reactor_for_enter() {
+            reactor.reap(false, None, |job| job.retry());
+            if !shared.cq.register_ring_waiter_unless(&mut done) {
+                return true;
+            }
+            if left.is_some_and(|l| l.is_zero()) {
+                shared.cq.unregister_ring_waiter();
+                return false;
+            }
+            reactor.reap(true, left, |job| job.retry());
+            shared.cq.unregister_ring_waiter();
+        } else {
+            let parked = || shared.reactor_for_enter().is_some();
+            if !shared.cq.wait_until(left, |w| done(w) || parked()) {
+                return false;
+            }
+            if !parked() {
+                return true;
+            }
+        }
+    }
+}
+
+/// Waits for an executor's completions on a thread other than the one
+/// that calls [`Executor::enter`], so that a submitting thread never sleeps
+/// while holding the executor (the client crate's completion driver).
+///
+/// While requests are parked on readiness the waiter sleeps in the
+/// executor's io_uring and retries the calls that become ready, as `enter`
+/// would. Only one thread should wait for completions at a time: do not
+/// also wait in [`Executor::enter`] (`min_complete > 0`) while a waiter
+/// waits, or the two take turns by polling each other's reactor lock.
+pub struct CompletionWaiter {
+    shared: Arc<Shared>,
+}
+
+impl CompletionWaiter {
+    /// Sleeps (never spinning) until at least `min_complete` completions
+    /// wait in the completion ring, `timeout` passes, or the executor has
+    /// been dropped and nothing more will come.
+    pub fn wait(&mut self, min_complete: u32, timeout: Option<Duration>) -> Waited {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let n = min_complete as usize;
+        let mut ready = false;
+        let shared = &self.shared;
+        let woke = wait_for_progress(shared, deadline, |w| {
+            ready = w.pending() >= n;
+            ready || shared.dropped.load(Ordering::Acquire)
+        });
+        match (woke, ready) {
+            (_, true) => Waited::Ready,
+            (true, false) => Waited::Closed,
+            (false, false) => Waited::TimedOut,
+        }
+    }
+}
+
+/// How [`CompletionWaiter::wait`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waited {
+    /// The completions asked for are waiting in the ring.
+    Ready,
+    /// The timeout passed first.
+    TimedOut,
+    /// The executor was dropped and every completion it will ever post has
+    /// been consumed.
+    Closed,
 }
 
 impl Drop for Executor {
@@ -565,6 +629,9 @@ impl Drop for Executor {
                 TimerEvent::Reinterrupt => {}
             }
         }
+        // Nothing more will be posted: a `CompletionWaiter` may stop.
+        self.shared.dropped.store(true, Ordering::Release);
+        self.shared.cq.notify_waiters();
     }
 }
 

@@ -56,6 +56,24 @@ pub(crate) fn fd_kind(fd: i32) -> Option<FdKind> {
 }
 
 /// Whether `fd` has `O_NONBLOCK` set (false if it is not open).
+/// Whether `fd` is a socket that listens for connections.
+pub(crate) fn is_listening(fd: i32) -> bool {
+    let mut on: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: SO_ACCEPTCONN writes one int into `on` and its length into
+    // `len`, both alive and exclusively borrowed for the call.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ACCEPTCONN,
+            (&raw mut on).cast(),
+            &mut len,
+        )
+    };
+    rc == 0 && on != 0
+}
+
 pub(crate) fn is_nonblocking(fd: i32) -> bool {
     // SAFETY: F_GETFL takes no argument and only reads the fd's flags.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };

@@ -131,14 +131,17 @@ impl PuntedCall {
         }
         // On the thread that reaps (the submitter in `enter` mode, the
         // poller in polling mode) the poll is handed to the kernel by its
-        // next `io_uring_enter`, saving a syscall; every other thread
+        // next `io_uring_enter`, saving a syscall; every other thread — and
+        // every thread once a `CompletionWaiter` reaps instead of `enter` —
         // submits it at once.
         let reaper = if shared.poller_mode {
             Context::Poller
         } else {
             Context::Submitter
         };
-        let defer = ctx == reaper && !shared.reactor_thread_needed.load(Ordering::Relaxed);
+        let defer = ctx == reaper
+            && !shared.reactor_thread_needed.load(Ordering::Relaxed)
+            && !shared.external_waiter.load(Ordering::SeqCst);
         self.queue(shared, defer);
     }
 
@@ -147,7 +150,10 @@ impl PuntedCall {
     /// is queued for the next `io_uring_enter` on the reactor rather than
     /// submitted now (only for the thread that will make that call).
     pub(super) fn queue(mut self: Box<Self>, shared: &Arc<Shared>, defer: bool) {
-        if let (Some((fd, events)), Some(reactor)) = (self.wait.take(), reactor(shared)) {
+        // The reactor is created only for a job that waits on an fd.
+        if let Some((fd, events)) = self.wait.take()
+            && let Some(reactor) = reactor(shared)
+        {
             self.enter_phase(JobPhase::Parked);
             match reactor.park(self.id, fd, events, self, !defer) {
                 Ok(()) => {
@@ -189,6 +195,13 @@ impl PuntedCall {
                 self.finish(result, true);
             }
             Step::Refused(code) => self.finish(code, false),
+            // Ready, but the call (accept, connect, …) has no form that
+            // cannot block, so it was not tried: a worker runs it. Parking
+            // it again would spin, since the fd stays ready.
+            Step::WouldBlock { .. } if !crate::dispatch::has_nowait_form(&self.call) => {
+                (self.account, self.key) = (Account::Unbounded, None);
+                self.queue(&shared, true);
+            }
             // A spurious wake-up: wait again.
             Step::WouldBlock { fd, events } => {
                 self.wait = Some((fd, events));
