@@ -1,0 +1,298 @@
+//! Many ops submitted at once, some of them linked.
+
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use sysgate_proto::{Completion, Op, Submission, SubmissionFlags};
+
+use crate::error::{Error, InvalidRequest};
+use crate::gateway::{Gateway, Ticket, resolve_links};
+use crate::op::{Abandon, Fd, Flags, Handle, Operation, Outcome};
+
+/// A list of ops to submit at once (one lock, one pass of the executor),
+/// some linked into chains.
+///
+/// [`Batch::then`] links an op after the previous one: it runs only if that
+/// one succeeded (a failure, or a short read or write, cancels the rest of
+/// the chain with `ECANCELED`), and it may use the results of the earlier
+/// ops of its chain as arguments ([`Handle::fd`], [`Handle::result`]),
+/// resolved by the executor. [`Batch::hardlink`] runs the next op whatever
+/// the previous one returned.
+///
+/// ```
+/// use sysgate::{Batch, Fd, Gateway, ops};
+/// let gw = Gateway::new()?;
+/// let mut batch = Batch::new();
+/// let open = batch.push(ops::OpenAt::new(Fd::CWD, "/proc/self/comm", libc::O_RDONLY));
+/// let read = batch.then(ops::Read::new(open.fd(), Vec::with_capacity(64)));
+/// // Hard-linked: runs even though the read is short (which breaks a link).
+/// batch.hardlink(ops::Close::new(open.fd()));
+/// let mut done = gw.run(batch);
+/// let (n, comm) = done.take(read).expect("in this batch");
+/// assert_eq!(n?, comm.len());
+/// # Ok::<(), sysgate::Error>(())
+/// ```
+#[derive(Default)]
+pub struct Batch {
+    entries: Vec<Entry>,
+    invalid: Option<InvalidRequest>,
+}
+
+struct Entry {
+    op: Box<dyn ErasedOp>,
+    flags: Flags,
+    /// How the *next* entry hangs on this one.
+    link: Link,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Link {
+    None,
+    Soft,
+    Hard,
+}
+
+/// An [`Operation`] with its type erased, so one batch holds many kinds.
+trait ErasedOp: Send {
+    fn request(&self) -> Result<Op<'_>, Error>;
+    fn on_abandon(&self) -> Abandon;
+    fn closes(&self) -> Option<Fd>;
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
+}
+
+impl<O: Operation> ErasedOp for O {
+    fn request(&self) -> Result<Op<'_>, Error> {
+        Operation::request(self)
+    }
+    fn on_abandon(&self) -> Abandon {
+        Operation::on_abandon(self)
+    }
+    fn closes(&self) -> Option<Fd> {
+        Operation::closes(self)
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
+    }
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Batch {
+        Batch::default()
+    }
+
+    /// Adds `op`, starting a new chain.
+    pub fn push<O: Operation>(&mut self, op: O) -> Handle<O> {
+        self.push_with(op, Flags::NONE)
+    }
+
+    /// [`Batch::push`] with options.
+    pub fn push_with<O: Operation>(&mut self, op: O, flags: Flags) -> Handle<O> {
+        self.entries.push(Entry {
+            op: Box::new(op),
+            flags,
+            link: Link::None,
+        });
+        Handle::new(self.entries.len() - 1)
+    }
+
+    /// Adds `op` linked after the previous op: it runs once that one has
+    /// succeeded, and is cancelled if it failed.
+    pub fn then<O: Operation>(&mut self, op: O) -> Handle<O> {
+        self.link(Link::Soft);
+        self.push(op)
+    }
+
+    /// Adds `op` hard-linked after the previous op: it runs once that one
+    /// has completed, whatever its result.
+    pub fn hardlink<O: Operation>(&mut self, op: O) -> Handle<O> {
+        self.link(Link::Hard);
+        self.push(op)
+    }
+
+    fn link(&mut self, link: Link) {
+        match self.entries.last_mut() {
+            Some(prev) => prev.link = link,
+            None => self.invalid = Some(InvalidRequest::LinkWithoutPrevious),
+        }
+    }
+
+    /// Number of ops.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no ops.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// The future of a submitted [`Batch`]: ready when every op has completed.
+/// Dropping it cancels what is still in flight.
+#[must_use = "dropping the future cancels the batch"]
+pub struct BatchFuture {
+    gw: Gateway,
+    tickets: Vec<Ticket>,
+    done: Vec<Option<Completion<'static>>>,
+    ops: Vec<Option<Box<dyn ErasedOp>>>,
+    /// Why the batch was not submitted.
+    error: Option<Error>,
+}
+
+pub(crate) fn submit(gw: &Gateway, batch: Batch) -> BatchFuture {
+    let tickets = gw.alloc_tickets(batch.entries.len());
+    let error = send(gw, &batch, &tickets).err();
+    if error.is_some() {
+        gw.release_tickets(&tickets);
+    }
+    let n = batch.entries.len();
+    BatchFuture {
+        gw: gw.clone(),
+        tickets,
+        done: (0..n).map(|_| None).collect(),
+        ops: batch.entries.into_iter().map(|e| Some(e.op)).collect(),
+        error,
+    }
+}
+
+fn send(gw: &Gateway, batch: &Batch, tickets: &[Ticket]) -> Result<(), Error> {
+    if let Some(e) = &batch.invalid {
+        return Err(e.clone().into());
+    }
+    let mut subs = Vec::with_capacity(batch.entries.len());
+    let mut chain_start = 0;
+    for (i, (e, t)) in batch.entries.iter().zip(tickets).enumerate() {
+        let mut flags = e.flags.wire();
+        match e.link {
+            Link::None => {}
+            Link::Soft => flags = flags | SubmissionFlags::LINK,
+            Link::Hard => flags = flags | SubmissionFlags::HARDLINK,
+        }
+        let mut sub = Submission::new(t.user_data(), e.op.request()?).with_flags(flags);
+        resolve_links(&mut sub, i, chain_start)?;
+        subs.push(sub);
+        if e.link == Link::None {
+            chain_start = i + 1;
+        }
+    }
+    gw.send(&subs)
+}
+
+impl BatchFuture {
+    /// Blocks until every op has completed.
+    pub fn wait(self) -> BatchResults {
+        crate::block_on(self)
+    }
+}
+
+impl Future for BatchFuture {
+    type Output = BatchResults;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BatchResults> {
+        let this = self.get_mut();
+        if this.error.is_none()
+            && this
+                .gw
+                .poll_tickets(&this.tickets, &mut this.done, cx.waker())
+                .is_pending()
+        {
+            return Poll::Pending;
+        }
+        let outcomes: Vec<_> = match &this.error {
+            Some(e) => (0..this.ops.len()).map(|_| Some(Err(e.clone()))).collect(),
+            None => this.done.iter_mut().map(|c| c.take().map(Ok)).collect(),
+        };
+        this.tickets.clear();
+        let mut results = BatchResults {
+            ops: std::mem::take(&mut this.ops),
+            outcomes,
+        };
+        results.forget_closed();
+        Poll::Ready(results)
+    }
+}
+
+impl Drop for BatchFuture {
+    fn drop(&mut self) {
+        if self.error.is_some() {
+            return;
+        }
+        for ((&t, done), op) in self.tickets.iter().zip(&self.done).zip(&self.ops) {
+            if let (None, Some(op)) = (done, op) {
+                self.gw.abandon(t, op.on_abandon());
+            } else if let (Some(c), Some(op)) = (done, op) {
+                // Completed but never handed out: clean up what it made.
+                crate::gateway::clean_up(op.on_abandon(), c);
+            }
+        }
+    }
+}
+
+/// The outputs of a completed batch, taken by handle.
+pub struct BatchResults {
+    ops: Vec<Option<Box<dyn ErasedOp>>>,
+    outcomes: Vec<Option<Outcome>>,
+}
+
+impl BatchResults {
+    /// Drops the ops whose descriptor a later op of the batch closed: their
+    /// output is not handed out (it would own a closed descriptor) and not
+    /// cleaned up (that would close it twice).
+    fn forget_closed(&mut self) {
+        for j in 0..self.ops.len() {
+            let closed = match (&self.ops[j], &self.outcomes[j]) {
+                (Some(op), Some(Ok(c))) if c.result == 0 => op.closes(),
+                _ => None,
+            };
+            if let Some(Fd::Result(i)) = closed
+                && let Some(op) = self.ops.get_mut(i)
+            {
+                *op = None;
+            }
+        }
+    }
+
+    /// The output of the op behind `handle`; `None` if it was taken
+    /// already, if a later op of the batch closed the descriptor it opened,
+    /// or if the handle belongs to another batch (of another op type).
+    pub fn take<O: Operation>(&mut self, handle: Handle<O>) -> Option<O::Output> {
+        let i = handle.index();
+        let op = self.ops.get_mut(i)?.take()?;
+        let op = match op.into_any().downcast::<O>() {
+            Ok(op) => op,
+            Err(_) => return None,
+        };
+        let outcome = self.outcomes.get_mut(i)?.take()?;
+        Some(op.complete(outcome))
+    }
+
+    /// The raw completion of op `index` (result word, flags, outputs),
+    /// without handing its buffers back; `None` if taken already.
+    pub fn completion(&self, index: usize) -> Option<&Outcome> {
+        self.outcomes.get(index)?.as_ref()
+    }
+
+    /// Number of ops in the batch.
+    pub fn len(&self) -> usize {
+        self.outcomes.len()
+    }
+
+    /// Whether the batch was empty.
+    pub fn is_empty(&self) -> bool {
+        self.outcomes.is_empty()
+    }
+}
+
+impl Drop for BatchResults {
+    fn drop(&mut self) {
+        // Descriptors opened by ops whose output was never taken.
+        for (op, outcome) in self.ops.iter().zip(&self.outcomes) {
+            if let (Some(op), Some(Ok(c))) = (op, outcome) {
+                crate::gateway::clean_up(op.on_abandon(), c);
+            }
+        }
+    }
+}

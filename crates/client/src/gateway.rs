@@ -1,0 +1,819 @@
+//! The gateway: one pair of rings, the executor behind them, the table of
+//! requests in flight, and the thread that delivers late completions.
+
+use std::future::Future;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use sysgate_exec::{CompletionWaiter, ExecStats, Executor, PoolConfig, Waited, WorkerPool};
+use sysgate_proto::{
+    Arg, CancelTarget, Completion, CompletionFlags, EncodeError, Op, Submission, decode,
+    encode_into,
+};
+use sysgate_ring::{Consumer, Producer, PushError, Region, RegionSizes};
+
+use crate::error::{Error, InvalidRequest};
+use crate::op::{Abandon, Flags, Operation};
+
+/// `user_data` of requests whose completion nobody reads (the cancels sent
+/// for dropped futures).
+const IGNORED: u64 = u64::MAX - 1;
+
+/// Options for a [`Gateway`].
+#[derive(Clone)]
+pub struct GatewayBuilder {
+    sq_bytes: u32,
+    cq_bytes: u32,
+    pool: Option<WorkerPool>,
+    max_bounded: Option<usize>,
+    max_unbounded: Option<usize>,
+    idle_timeout: Option<Duration>,
+    sq_poll: Option<Duration>,
+}
+
+impl GatewayBuilder {
+    /// Bytes of the submission ring (a power of two, 4 KiB to 1 GiB).
+    /// Default 2 MiB.
+    pub fn sq_bytes(mut self, bytes: u32) -> Self {
+        self.sq_bytes = bytes;
+        self
+    }
+
+    /// Bytes of the completion ring (a power of two, 4 KiB to 1 GiB).
+    /// Completions that do not fit wait in an ordered backlog, never
+    /// dropped. Default 2 MiB.
+    pub fn cq_bytes(mut self, bytes: u32) -> Self {
+        self.cq_bytes = bytes;
+        self
+    }
+
+    /// Most workers for calls on regular files and block devices. Default
+    /// `min(ring entries, 4 × CPUs)`.
+    pub fn max_bounded(mut self, n: usize) -> Self {
+        self.max_bounded = Some(n);
+        self
+    }
+
+    /// Most workers for calls that may block indefinitely. Default
+    /// `RLIMIT_NPROC`, at most 1,024.
+    pub fn max_unbounded(mut self, n: usize) -> Self {
+        self.max_unbounded = Some(n);
+        self
+    }
+
+    /// How long an idle worker waits for work before it exits. Default 5 s.
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle_timeout = Some(idle);
+        self
+    }
+
+    /// Polling-thread mode: a thread takes submissions off the ring (spinning
+    /// for `idle` after the last one, then sleeping) instead of the
+    /// submitting thread. Off by default: inline calls then run on the
+    /// submitting thread with no hand-off at all.
+    pub fn sq_poll(mut self, idle: Option<Duration>) -> Self {
+        self.sq_poll = idle;
+        self
+    }
+
+    /// Shares the worker pool of `other` (one gateway per submitting thread,
+    /// one pool). The pool options of this builder are then ignored.
+    pub fn share_pool(mut self, other: &Gateway) -> Self {
+        self.pool = Some(other.inner.pool.clone());
+        self
+    }
+
+    /// Creates the rings and starts the executor.
+    pub fn build(self) -> Result<Gateway, Error> {
+        let max_frame = sysgate_ring::layout::max_frame_for(self.sq_bytes.min(self.cq_bytes))
+            .min(sysgate_proto::MAX_MESSAGE_LEN as u32);
+        let region = Region::create(RegionSizes {
+            sq_bytes: self.sq_bytes,
+            cq_bytes: self.cq_bytes,
+            max_frame,
+        })
+        .map_err(Error::Region)?;
+        let pool = self.pool.unwrap_or_else(|| {
+            let mut config = PoolConfig::for_entries(self.sq_bytes as usize / 128);
+            if let Some(n) = self.max_bounded {
+                config.max_bounded = n.max(1);
+            }
+            if let Some(n) = self.max_unbounded {
+                config.max_unbounded = n.max(1);
+            }
+            if let Some(idle) = self.idle_timeout {
+                config.idle_timeout = idle;
+            }
+            WorkerPool::new(config)
+        });
+        let mut exec = Executor::builder().pool(pool.clone());
+        if let Some(idle) = self.sq_poll {
+            exec = exec.sq_poll(idle);
+        }
+        let exec = exec.build(
+            region.sq_consumer().map_err(Error::Region)?,
+            region.cq_producer().map_err(Error::Region)?,
+        );
+        let waiter = exec.waiter();
+        let core = Arc::new(Core {
+            state: Mutex::new(State {
+                cq: region.cq_consumer().map_err(Error::Region)?,
+                frame: Vec::new(),
+                slots: Vec::new(),
+                free: Vec::new(),
+                waiting: 0,
+                stop: false,
+                unmatched: 0,
+            }),
+            driver_wake: Condvar::new(),
+        });
+        Ok(Gateway {
+            inner: Arc::new(Inner {
+                core,
+                submit: Mutex::new(SubmitSide {
+                    exec: Some(exec),
+                    sq: region.sq_producer().map_err(Error::Region)?,
+                    frames: Vec::new(),
+                    ends: Vec::new(),
+                    _region: region,
+                }),
+                driver: Mutex::new(Driver::NotStarted(waiter)),
+                pool,
+            }),
+        })
+    }
+}
+
+/// A submission ring, its executor and its completion ring: submit any
+/// syscall, get each completion exactly once.
+///
+/// Cheap to clone (clones share the rings). Calls that cannot block run
+/// inline on the thread that submits them; one gateway per submitting
+/// thread (sharing a pool with [`GatewayBuilder::share_pool`]) avoids
+/// contention on the submission lock, but any number of threads may share
+/// one.
+///
+/// ```
+/// use sysgate::{Gateway, ops};
+/// let gw = Gateway::new()?;
+/// let fd = gw.call(ops::OpenAt::new(sysgate::Fd::CWD, "/proc/self/stat", libc::O_RDONLY))?;
+/// let (n, buf) = gw.call(ops::Read::new(&fd, Vec::with_capacity(64)));
+/// assert!(n? > 0 && buf.starts_with(std::process::id().to_string().as_bytes()));
+/// # Ok::<(), sysgate::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    core: Arc<Core>,
+    submit: Mutex<SubmitSide>,
+    driver: Mutex<Driver>,
+    pool: WorkerPool,
+}
+
+enum Driver {
+    NotStarted(CompletionWaiter),
+    Running(JoinHandle<()>),
+    Gone,
+}
+
+/// The submitting end: the SQ producer and the executor, behind one lock,
+/// so that whoever pushes a frame also enters it.
+struct SubmitSide {
+    /// `None` once the gateway is being dropped.
+    exec: Option<Executor>,
+    sq: Producer,
+    /// Encoded frames of the current submission and where each ends.
+    frames: Vec<u8>,
+    ends: Vec<usize>,
+    _region: Region,
+}
+
+/// What the submitters and the driver share.
+struct Core {
+    state: Mutex<State>,
+    /// The driver sleeps here while no future waits for it.
+    driver_wake: Condvar,
+}
+
+struct State {
+    cq: Consumer,
+    frame: Vec<u8>,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    /// Requests whose future has gone to sleep: the driver delivers them.
+    waiting: usize,
+    stop: bool,
+    /// Completions that matched no request (none, unless a bug).
+    unmatched: u64,
+}
+
+struct Slot {
+    generation: u32,
+    state: SlotState,
+}
+
+enum SlotState {
+    Free,
+    /// In flight; `asleep` once its future returned `Pending`.
+    InFlight {
+        waker: Option<Waker>,
+        asleep: bool,
+    },
+    Done(Completion<'static>),
+    /// Its future was dropped; the completion is cleaned up and discarded.
+    Abandoned(Abandon),
+}
+
+/// A request in flight: its slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Ticket(u64);
+
+impl Ticket {
+    pub(crate) fn user_data(self) -> u64 {
+        self.0
+    }
+
+    fn index(self) -> usize {
+        (self.0 & 0xffff_ffff) as usize
+    }
+}
+
+/// Identifies a request in flight, for [`crate::ops::Cancel`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RequestId(pub(crate) u64);
+
+impl RequestId {
+    /// The `user_data` the request carries on the ring.
+    pub fn user_data(self) -> u64 {
+        self.0
+    }
+}
+
+impl State {
+    fn alloc(&mut self) -> Ticket {
+        let index = match self.free.pop() {
+            Some(i) => i as usize,
+            None => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    state: SlotState::Free,
+                });
+                self.slots.len() - 1
+            }
+        };
+        let slot = &mut self.slots[index];
+        // Generations skip u32::MAX, so no ticket equals `IGNORED`.
+        slot.generation = (slot.generation + 1) % u32::MAX;
+        slot.state = SlotState::InFlight {
+            waker: None,
+            asleep: false,
+        };
+        Ticket(u64::from(slot.generation) << 32 | index as u64)
+    }
+
+    fn slot(&mut self, t: Ticket) -> Option<&mut Slot> {
+        self.slots
+            .get_mut(t.index())
+            .filter(|s| u64::from(s.generation) == t.0 >> 32)
+    }
+
+    fn release(&mut self, t: Ticket) {
+        if let Some(slot) = self.slot(t) {
+            if let SlotState::InFlight { asleep: true, .. } = slot.state {
+                self.waiting -= 1;
+            }
+            self.slots[t.index()].state = SlotState::Free;
+            self.free.push(t.index() as u32);
+        }
+    }
+
+    /// Takes every completion off the ring and hands each to its slot;
+    /// collects the wakers to call once the lock is released.
+    fn reap(&mut self, wake: &mut Vec<Waker>) -> Result<(), Error> {
+        let mut frame = std::mem::take(&mut self.frame);
+        let result = loop {
+            match self.cq.read(&mut frame) {
+                Ok(Some(_)) => match decode::<Completion>(&frame) {
+                    Ok(c) => {
+                        let c = c.into_owned();
+                        self.deliver(c, wake);
+                    }
+                    Err(_) => self.unmatched += 1,
+                },
+                Ok(None) => break self.cq.release().map_err(Error::Ring),
+                Err(e) => break Err(Error::Ring(e)),
+            }
+        };
+        self.frame = frame;
+        result
+    }
+
+    fn deliver(&mut self, c: Completion<'static>, wake: &mut Vec<Waker>) {
+        if c.user_data == IGNORED {
+            return;
+        }
+        let t = Ticket(c.user_data);
+        let Some(slot) = self.slot(t) else {
+            self.unmatched += 1;
+            return;
+        };
+        match std::mem::replace(&mut slot.state, SlotState::Free) {
+            SlotState::InFlight { waker, asleep } => {
+                slot.state = SlotState::Done(c);
+                if asleep {
+                    self.waiting -= 1;
+                }
+                wake.extend(waker);
+            }
+            SlotState::Abandoned(abandon) => {
+                clean_up(abandon, &c);
+                self.free.push(t.index() as u32);
+            }
+            other => {
+                // A second completion for one request: the executor promises
+                // this never happens. Keep the first.
+                slot.state = other;
+                self.unmatched += 1;
+            }
+        }
+    }
+}
+
+/// Disposes of what an abandoned request produced.
+pub(crate) fn clean_up(abandon: Abandon, c: &Completion<'_>) {
+    let ran = !c.flags.contains(CompletionFlags::PROTOCOL_ERROR)
+        && !c.flags.contains(CompletionFlags::REFUSED);
+    if abandon == Abandon::CloseResultFd
+        && ran
+        && let Ok(fd) = i32::try_from(c.result)
+        && fd >= 0
+    {
+        drop(adopt_fd(fd));
+    }
+}
+
+/// The descriptor a successful fd-returning request of this gateway
+/// produced, owned.
+pub(crate) fn adopt_fd(fd: i32) -> OwnedFd {
+    // SAFETY: only called with the result of a completed request of this
+    // gateway whose syscall returns a new descriptor (`openat`, `accept4`):
+    // the kernel created it for that request, the executor (same process)
+    // posted its number only to us, and nothing else has seen it, so it is
+    // open and owned by no one else.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+impl Core {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reaps the completion ring and wakes whoever it completes.
+    fn reap_and_wake(&self) {
+        let mut wake = Vec::new();
+        // A ring error cannot be acted on here; the submitter sees it.
+        let _ = self.lock().reap(&mut wake);
+        wake.into_iter().for_each(Waker::wake);
+    }
+}
+
+impl Gateway {
+    /// A gateway with the default options ([`Gateway::builder`]).
+    pub fn new() -> Result<Gateway, Error> {
+        Gateway::builder().build()
+    }
+
+    /// Options: ring sizes, pool maximums, idle timeout, polling mode, a
+    /// shared pool.
+    pub fn builder() -> GatewayBuilder {
+        GatewayBuilder {
+            sq_bytes: 2 << 20,
+            cq_bytes: 2 << 20,
+            pool: None,
+            max_bounded: None,
+            max_unbounded: None,
+            idle_timeout: None,
+            sq_poll: None,
+        }
+    }
+
+    /// Submits `op` and blocks until it completes.
+    pub fn call<O: Operation>(&self, op: O) -> O::Output {
+        crate::block_on(self.submit(op))
+    }
+
+    /// Submits `op` now (a call that cannot block has already run when
+    /// this returns) and returns a future of its output.
+    pub fn submit<O: Operation>(&self, op: O) -> Submitted<O> {
+        self.submit_with(op, Flags::NONE)
+    }
+
+    /// [`Gateway::submit`] with options ([`Flags::ASYNC`],
+    /// [`Flags::NOWAIT`]).
+    pub fn submit_with<O: Operation>(&self, op: O, flags: Flags) -> Submitted<O> {
+        let ticket = self.inner.core.lock().alloc();
+        let sent = op.request().and_then(|req| {
+            let mut sub = Submission::new(ticket.0, req).with_flags(flags.wire());
+            resolve_links(&mut sub, 0, 0)?;
+            self.inner.send(std::slice::from_ref(&sub))
+        });
+        let error = sent.err();
+        if error.is_some() {
+            self.inner.core.lock().release(ticket);
+        }
+        Submitted {
+            gw: self.clone(),
+            ticket,
+            op: Some(op),
+            error,
+        }
+    }
+
+    /// Submits a batch at once: one lock, one pass of the executor.
+    pub fn submit_batch(&self, batch: crate::Batch) -> crate::batch::BatchFuture {
+        crate::batch::submit(self, batch)
+    }
+
+    /// Submits a batch and blocks until every op in it has completed.
+    pub fn run(&self, batch: crate::Batch) -> crate::BatchResults {
+        crate::block_on(self.submit_batch(batch))
+    }
+
+    /// The executor's counters (inline, punted, parked, …).
+    pub fn stats(&self) -> ExecStats {
+        let side = self.inner.lock_submit();
+        side.exec.as_ref().map(Executor::stats).unwrap_or_default()
+    }
+
+    /// The worker pool (its maximums can be changed at run time).
+    pub fn pool(&self) -> &WorkerPool {
+        &self.inner.pool
+    }
+
+    pub(crate) fn alloc_tickets(&self, n: usize) -> Vec<Ticket> {
+        let mut state = self.inner.core.lock();
+        (0..n).map(|_| state.alloc()).collect()
+    }
+
+    pub(crate) fn release_tickets(&self, tickets: &[Ticket]) {
+        let mut state = self.inner.core.lock();
+        tickets.iter().for_each(|&t| state.release(t));
+    }
+
+    pub(crate) fn send(&self, subs: &[Submission<'_>]) -> Result<(), Error> {
+        self.inner.send(subs)
+    }
+
+    /// Takes the completions of `tickets` that have arrived (into the
+    /// matching `done` entries); if any is still missing, registers `waker`
+    /// for it and makes sure the driver will deliver it. Ready when all are
+    /// done.
+    pub(crate) fn poll_tickets(
+        &self,
+        tickets: &[Ticket],
+        done: &mut [Option<Completion<'static>>],
+        waker: &Waker,
+    ) -> Poll<()> {
+        let mut wake = Vec::new();
+        let mut state = self.inner.core.lock();
+        // A ring error surfaces at the next submission.
+        let _ = state.reap(&mut wake);
+        let mut announce = 0;
+        let mut missing = false;
+        for (&ticket, out) in tickets.iter().zip(done.iter_mut()) {
+            if out.is_some() {
+                continue;
+            }
+            match state.slot(ticket).map(|s| &mut s.state) {
+                Some(slot @ SlotState::Done(_)) => {
+                    let SlotState::Done(c) = std::mem::replace(slot, SlotState::Free) else {
+                        unreachable!("matched Done")
+                    };
+                    state.free.push(ticket.index() as u32);
+                    *out = Some(c);
+                }
+                Some(SlotState::InFlight { waker: w, asleep }) => {
+                    if !w.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                        *w = Some(waker.clone());
+                    }
+                    if !std::mem::replace(asleep, true) {
+                        announce += 1;
+                    }
+                    missing = true;
+                }
+                // Not ours any more: cannot happen while its future lives.
+                _ => missing = true,
+            }
+        }
+        if announce > 0 {
+            if state.waiting == 0 {
+                self.inner.core.driver_wake.notify_one();
+            }
+            state.waiting += announce;
+        }
+        drop(state);
+        wake.into_iter().for_each(Waker::wake);
+        if announce > 0 {
+            self.inner.start_driver();
+        }
+        if missing {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    }
+
+    /// Gives up on `ticket`: its completion will be cleaned up by `abandon`
+    /// and dropped, and the request is cancelled.
+    pub(crate) fn abandon(&self, ticket: Ticket, abandon: Abandon) {
+        let mut state = self.inner.core.lock();
+        let Some(slot) = state.slot(ticket) else {
+            return;
+        };
+        match std::mem::replace(&mut slot.state, SlotState::Abandoned(abandon)) {
+            SlotState::InFlight { .. } => {
+                drop(state);
+                let cancel = Submission::new(
+                    IGNORED,
+                    Op::Cancel {
+                        target: CancelTarget::UserData(ticket.0),
+                    },
+                );
+                // If the cancel cannot be sent the request still completes
+                // on its own (or when the gateway is dropped).
+                let _ = self.inner.send(std::slice::from_ref(&cancel));
+            }
+            SlotState::Done(c) => {
+                clean_up(abandon, &c);
+                state.slots[ticket.index()].state = SlotState::Free;
+                state.free.push(ticket.index() as u32);
+            }
+            other => state.slots[ticket.index()].state = other,
+        }
+    }
+}
+
+impl Inner {
+    fn lock_submit(&self) -> MutexGuard<'_, SubmitSide> {
+        self.submit.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Encodes `subs`, pushes them onto the submission ring and enters the
+    /// executor (which runs what it can right here). All or nothing: an op
+    /// that cannot be encoded fails the whole call before anything is
+    /// pushed.
+    fn send(&self, subs: &[Submission<'_>]) -> Result<(), Error> {
+        let mut guard = self.lock_submit();
+        let side = &mut *guard;
+        let max = side.sq.max_frame() as usize;
+        side.frames.clear();
+        side.ends.clear();
+        for sub in subs {
+            sub.validate(None)
+                .or_else(|e| match e {
+                    // Chain positions are checked by `check_links`.
+                    sysgate_proto::ValidationError::LinkResultWithoutChain { .. }
+                    | sysgate_proto::ValidationError::LinkResultNotEarlier { .. } => Ok(()),
+                    e => Err(e),
+                })
+                .map_err(|e| Error::Invalid(InvalidRequest::Validation(e)))?;
+            let start = side.frames.len();
+            let len = loop {
+                match encode_into(sub, &mut side.frames[start..]) {
+                    Ok(len) => break len,
+                    Err(EncodeError::BufferTooSmall { needed }) => {
+                        side.frames.resize(start + needed, 0);
+                    }
+                    Err(e) => return Err(Error::Encode(e)),
+                }
+            };
+            if len > max {
+                return Err(Error::Encode(EncodeError::TooLarge { len }));
+            }
+            side.ends.push(start + len);
+        }
+        let Some(exec) = side.exec.as_mut() else {
+            unreachable!("the executor lives as long as the gateway")
+        };
+        let mut start = 0;
+        for &end in &side.ends {
+            let frame = &side.frames[start..end];
+            loop {
+                match side.sq.stage(frame) {
+                    Ok(()) => break,
+                    Err(PushError::Full(_)) => {
+                        // Make room: hand what is staged to the executor.
+                        side.sq.publish().map_err(Error::Ring)?;
+                        exec.enter(u32::MAX, 0, None).map_err(enter_error)?;
+                        if !side.sq.has_room(frame.len()).map_err(Error::Ring)? {
+                            // The executor is a polling thread that has not
+                            // caught up yet.
+                            side.sq
+                                .wait_for_space(frame.len(), Some(Duration::from_millis(10)))
+                                .map_err(Error::Ring)?;
+                        }
+                    }
+                    Err(PushError::TooLarge { max, .. }) => {
+                        return Err(Error::Encode(EncodeError::TooLarge {
+                            len: max as usize + 1,
+                        }));
+                    }
+                    Err(PushError::Corrupt { error, .. } | PushError::WakeFailed(error)) => {
+                        return Err(Error::Ring(error));
+                    }
+                    Err(_) => return Err(Error::Protocol(sysgate_proto::codes::INVALID)),
+                }
+            }
+            start = end;
+        }
+        side.sq.publish().map_err(Error::Ring)?;
+        exec.enter(u32::MAX, 0, None).map_err(enter_error)?;
+        Ok(())
+    }
+
+    fn start_driver(&self) {
+        let mut driver = self.driver.lock().unwrap_or_else(|e| e.into_inner());
+        if let Driver::NotStarted(_) = &*driver {
+            let Driver::NotStarted(waiter) = std::mem::replace(&mut *driver, Driver::Gone) else {
+                unreachable!()
+            };
+            let core = Arc::clone(&self.core);
+            match std::thread::Builder::new()
+                .name("sysgate-driver".into())
+                .spawn(move || drive(&core, waiter))
+            {
+                Ok(thread) => *driver = Driver::Running(thread),
+                // No thread: futures that sleep are woken only when another
+                // submission reaps their completion. Nothing more can be
+                // done without threads; the next start attempt is not made.
+                Err(_) => *driver = Driver::Gone,
+            }
+        }
+    }
+}
+
+fn enter_error(e: sysgate_exec::EnterError) -> Error {
+    match e {
+        sysgate_exec::EnterError::Ring(e) => Error::Ring(e),
+        // `enter` with `min_complete = 0` does not wait.
+        _ => Error::Protocol(sysgate_proto::codes::INVALID),
+    }
+}
+
+/// The driver thread: while some future sleeps, waits for completions
+/// (processing readiness of parked requests meanwhile) and delivers them.
+fn drive(core: &Core, mut waiter: CompletionWaiter) {
+    loop {
+        {
+            let mut state = core.lock();
+            while state.waiting == 0 && !state.stop {
+                state = core
+                    .driver_wake
+                    .wait(state)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+            if state.stop {
+                return;
+            }
+        }
+        let waited = waiter.wait(1, None);
+        core.reap_and_wake();
+        if waited == Waited::Closed {
+            return;
+        }
+    }
+}
+
+/// Rewrites `Arg::LinkResult(batch index)` of the op at batch position
+/// `index`, whose chain starts at `chain_start`, into the chain position
+/// the wire format wants; refuses references outside the chain.
+pub(crate) fn resolve_links(
+    sub: &mut Submission<'_>,
+    index: usize,
+    chain_start: usize,
+) -> Result<(), Error> {
+    let Op::Syscall(s) = &mut sub.op else {
+        return Ok(());
+    };
+    if !s
+        .args
+        .as_slice()
+        .iter()
+        .any(|a| matches!(a, Arg::LinkResult(_)))
+    {
+        return Ok(());
+    }
+    let mut args = sysgate_proto::Args::new();
+    for &a in s.args.as_slice() {
+        args.push(match a {
+            Arg::LinkResult(i) => {
+                let i = usize::from(i);
+                if !(chain_start..index).contains(&i) {
+                    return Err(InvalidRequest::ResultOutsideChain {
+                        op: index,
+                        names: i,
+                    }
+                    .into());
+                }
+                // Fits: `i - chain_start < index - chain_start <= i`.
+                Arg::LinkResult((i - chain_start) as u16)
+            }
+            other => other,
+        });
+    }
+    s.args = args;
+    Ok(())
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Dropping the executor completes everything still in flight
+        // (queued and parked requests -ECANCELED, running ones interrupted)
+        // before it returns; then the driver sees the executor closed.
+        let exec = self.lock_submit().exec.take();
+        drop(exec);
+        self.core.reap_and_wake();
+        self.core.lock().stop = true;
+        self.core.driver_wake.notify_all();
+        let driver = std::mem::replace(
+            &mut *self.driver.lock().unwrap_or_else(|e| e.into_inner()),
+            Driver::Gone,
+        );
+        if let Driver::Running(thread) = driver {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The future of one submitted op; yields the op's output. Dropping it
+/// before it completes cancels the request (its buffers are the
+/// executor's, so nothing writes into freed memory; a descriptor it opens
+/// anyway is closed).
+#[must_use = "dropping the future cancels the request"]
+pub struct Submitted<O: Operation> {
+    gw: Gateway,
+    ticket: Ticket,
+    op: Option<O>,
+    error: Option<Error>,
+}
+
+impl<O: Operation> Submitted<O> {
+    /// Blocks until the op completes.
+    pub fn wait(self) -> O::Output {
+        crate::block_on(self)
+    }
+
+    /// The request's id, to cancel it with [`crate::ops::Cancel`].
+    pub fn id(&self) -> RequestId {
+        RequestId(self.ticket.0)
+    }
+}
+
+// The op is never pinned: it is moved out whole when the future completes.
+impl<O: Operation> Unpin for Submitted<O> {}
+
+impl<O: Operation> Future for Submitted<O> {
+    type Output = O::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<O::Output> {
+        let this = self.get_mut();
+        assert!(this.op.is_some(), "`Submitted` polled after it completed");
+        let outcome = match this.error.take() {
+            Some(e) => Err(e),
+            None => {
+                let mut done = [None];
+                if this
+                    .gw
+                    .poll_tickets(&[this.ticket], &mut done, cx.waker())
+                    .is_pending()
+                {
+                    return Poll::Pending;
+                }
+                Ok(done[0].take().expect("ready means done"))
+            }
+        };
+        let op = this.op.take().expect("checked above");
+        Poll::Ready(op.complete(outcome))
+    }
+}
+
+impl<O: Operation> Drop for Submitted<O> {
+    fn drop(&mut self) {
+        if let (Some(op), None) = (&self.op, &self.error) {
+            self.gw.abandon(self.ticket, op.on_abandon());
+        }
+    }
+}
+
+impl<O: Operation> std::fmt::Debug for Submitted<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submitted").field("id", &self.id()).finish()
+    }
+}

@@ -1,0 +1,97 @@
+//! Run any Linux system call asynchronously.
+//!
+//! A [`Gateway`] owns a pair of shared-memory rings and the sysgate
+//! executor behind them. Submit typed operations ([`ops`]) or any syscall
+//! ([`raw`], [`Syscall::by_name`]); calls that cannot block run inline on
+//! the submitting thread, calls waiting on a socket or pipe are parked on
+//! readiness without holding a thread, and only calls that really block go
+//! to a worker pool. Every op can be awaited as a future (under any async
+//! runtime), called blocking ([`Gateway::call`]), or pushed into a
+//! [`Batch`] with links between ops.
+//!
+//! ```
+//! use sysgate::{Fd, Gateway, ops};
+//! let gw = Gateway::new()?;
+//! let fd = gw.call(ops::OpenAt::new(Fd::CWD, "/etc/hostname", libc::O_RDONLY))?;
+//! let (n, text) = gw.call(ops::Read::new(&fd, Vec::with_capacity(256)));
+//! println!("{} bytes: {}", n?, String::from_utf8_lossy(&text));
+//! # Ok::<(), sysgate::Error>(())
+//! ```
+//!
+//! # Buffers and safety
+//!
+//! Ops own their buffers and hand them back with the result
+//! ([`BufResult`]). The executor never sees the program's memory: input
+//! bytes are copied into the submission frame, the call runs on memory the
+//! executor allocated for it, and output bytes come back in the completion
+//! frame, where the op copies them into its buffer. So dropping a future
+//! (or the whole gateway) mid-flight cannot leave the kernel writing into
+//! freed memory — there is no pointer to the caller's memory to write
+//! through. A dropped future cancels its request; a descriptor an
+//! abandoned `openat`/`accept4` produces anyway is closed when its
+//! completion arrives. This is why the tests that drop futures mid-flight
+//! need no Miri: the property is structural, not timing-dependent.
+//!
+//! The same holds for [`raw`]: pointers are passed as buffers, and an
+//! immediate word in a position the syscall's signature calls a pointer is
+//! refused. Only [`raw_ptr`] passes raw words that may point into the
+//! program, and it is `unsafe`.
+//!
+//! # Where a future is woken
+//!
+//! A call that completes inline is ready on the first poll, with no thread
+//! involved. For the others a driver thread (one per gateway, started on
+//! first need, asleep when nothing waits) waits for completions — and for
+//! readiness of parked calls — and wakes the task whose request completed.
+//! No future busy-polls.
+#![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod batch;
+mod error;
+mod gateway;
+mod op;
+pub mod ops;
+mod types;
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+pub use batch::{Batch, BatchFuture, BatchResults};
+pub use error::{BufResult, Errno, Error, InvalidRequest};
+pub use gateway::{Gateway, GatewayBuilder, RequestId, Submitted};
+pub use op::{
+    Abandon, Fd, Flags, Handle, Operation, Outcome, RawArg, RawOutput, Request, Syscall, check,
+    raw, raw_ptr,
+};
+pub use sysgate_exec::ExecStats;
+pub use types::{DirEntries, DirEntry, SockAddr, Stat, Statx, Timespec};
+
+/// Wire-format types, for [`Request`] and [`Operation`] implementations.
+pub use sysgate_proto as proto;
+
+/// Runs a future to completion on this thread, sleeping (never spinning)
+/// until it is woken: the smallest executor that works with sysgate's
+/// futures.
+pub fn block_on<F: Future>(fut: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = pin!(fut);
+    loop {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
+}

@@ -1,0 +1,492 @@
+//! The operation model: what an op submits and how its completion turns
+//! into a result; file-descriptor and result references; the raw layer.
+
+use std::marker::PhantomData;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+
+use sysgate_proto::{Arg, Buffer, Bytes, Completion, CompletionFlags, Op, SyscallOp, codes};
+use sysgate_sys::{ArgKind, Errno};
+
+use crate::error::{Error, InvalidRequest};
+
+/// A request's completion as the executor posted it, or why it never ran.
+pub type Outcome = Result<Completion<'static>, Error>;
+
+/// Something the gateway can submit: it describes its request (borrowing
+/// its own buffers) and turns the completion into its output, handing
+/// owned buffers back.
+///
+/// The executor copies input buffers out of the submission and output
+/// buffers into the completion, so no request ever points into memory the
+/// op owns: dropping an op (or the future holding it) before its
+/// completion arrives cannot leave the kernel writing into freed memory.
+pub trait Operation: Send + 'static {
+    /// What the op yields.
+    type Output: Send + 'static;
+
+    /// The request to submit. Arguments may name earlier ops of a batch
+    /// with [`Fd::Result`] / [`RawArg::Result`] (as `Arg::LinkResult(i)`
+    /// with `i` = the op's position in the batch).
+    fn request(&self) -> Result<Op<'_>, Error>;
+
+    /// Builds the output from the completion (or from the error that kept
+    /// the request from running).
+    fn complete(self, outcome: Outcome) -> Self::Output;
+
+    /// What to do with the completion if nobody waits for it any more.
+    fn on_abandon(&self) -> Abandon {
+        Abandon::Nothing
+    }
+
+    /// The descriptor this op closes, if any: a batch whose later op
+    /// closes a descriptor an earlier op opened neither hands that
+    /// descriptor out nor closes it again.
+    fn closes(&self) -> Option<Fd> {
+        None
+    }
+}
+
+/// What the gateway does with the completion of an op whose future was
+/// dropped before it completed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Abandon {
+    /// Nothing to clean up.
+    Nothing,
+    /// The result is a new file descriptor: close it.
+    CloseResultFd,
+}
+
+/// Submission options (the wire format's `ASYNC` and `NOWAIT`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flags(u8);
+
+impl Flags {
+    /// No options: inline first.
+    pub const NONE: Flags = Flags(0);
+    /// Skip the inline attempt and go straight to the pool (the
+    /// always-punt design; useful to compare, or for calls known to block).
+    pub const ASYNC: Flags = Flags(1);
+    /// Never use the pool: a call that would block fails with `EAGAIN`.
+    pub const NOWAIT: Flags = Flags(2);
+
+    pub(crate) fn wire(self) -> sysgate_proto::SubmissionFlags {
+        let mut f = sysgate_proto::SubmissionFlags::empty();
+        if self.0 & 1 != 0 {
+            f = f | sysgate_proto::SubmissionFlags::ASYNC;
+        }
+        if self.0 & 2 != 0 {
+            f = f | sysgate_proto::SubmissionFlags::NOWAIT;
+        }
+        f
+    }
+}
+
+impl std::ops::BitOr for Flags {
+    type Output = Flags;
+    fn bitor(self, rhs: Flags) -> Flags {
+        Flags(self.0 | rhs.0)
+    }
+}
+
+/// A file descriptor argument: a number, or the result of an earlier op of
+/// the same link chain (resolved by the executor when that op has run).
+///
+/// Ops take descriptors by number, like the syscalls: the caller keeps the
+/// descriptor open until the op completes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fd {
+    /// This descriptor (or `AT_FDCWD`).
+    Raw(RawFd),
+    /// The result of the op at this position of the batch.
+    Result(usize),
+}
+
+impl Fd {
+    /// `AT_FDCWD`: paths relative to the current directory.
+    pub const CWD: Fd = Fd::Raw(libc::AT_FDCWD);
+
+    pub(crate) fn arg(self) -> Arg {
+        match self {
+            Fd::Raw(fd) => Arg::Imm(fd as i64 as u64),
+            Fd::Result(i) => link(i),
+        }
+    }
+}
+
+impl From<RawFd> for Fd {
+    fn from(fd: RawFd) -> Fd {
+        Fd::Raw(fd)
+    }
+}
+
+impl<T: AsFd> From<&T> for Fd {
+    fn from(fd: &T) -> Fd {
+        Fd::Raw(fd.as_fd().as_raw_fd())
+    }
+}
+
+/// `Arg::LinkResult` carrying a batch position (rewritten to the chain
+/// position when the batch is submitted). Positions past `u16::MAX` become
+/// `u16::MAX`, which no chain reaches, so validation rejects them.
+fn link(i: usize) -> Arg {
+    Arg::LinkResult(u16::try_from(i).unwrap_or(u16::MAX))
+}
+
+/// The place of an op in a [`crate::Batch`], typed by the op, to take its
+/// output from the [`crate::BatchResults`] or to use its result in a later
+/// op of the same chain.
+pub struct Handle<O> {
+    pub(crate) index: usize,
+    _op: PhantomData<fn() -> O>,
+}
+
+impl<O> Handle<O> {
+    pub(crate) fn new(index: usize) -> Self {
+        Handle {
+            index,
+            _op: PhantomData,
+        }
+    }
+
+    /// The op's position in its batch.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The op's result as a file descriptor argument of a later linked op.
+    pub fn fd(&self) -> Fd {
+        Fd::Result(self.index)
+    }
+
+    /// The op's result as a raw argument of a later linked op.
+    pub fn result(&self) -> RawArg {
+        RawArg::Result(self.index)
+    }
+}
+
+impl<O> Clone for Handle<O> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<O> Copy for Handle<O> {}
+impl<O> std::fmt::Debug for Handle<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Handle({})", self.index)
+    }
+}
+
+/// The result word of a completion, with errors typed; the outputs come
+/// along.
+pub fn check(outcome: Outcome) -> Result<(i64, Vec<Bytes<'static>>), Error> {
+    let c = outcome?;
+    if c.flags.contains(CompletionFlags::PROTOCOL_ERROR) {
+        return Err(Error::Protocol(c.result));
+    }
+    if c.result == codes::WORKER_PANICKED && c.flags.contains(CompletionFlags::POOL) {
+        return Err(Error::WorkerPanicked);
+    }
+    match Errno::from_ret(c.result) {
+        Some(e) if c.flags.contains(CompletionFlags::REFUSED) => Err(Error::Refused(e)),
+        Some(e) => Err(Error::Os(e)),
+        None => Ok((c.result, c.outputs)),
+    }
+}
+
+/// An argument of [`raw`]: an immediate word, a buffer the kernel reads,
+/// writes or both, or the result of an earlier op of the same link chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawArg {
+    /// A plain word (an integer, flags, an fd, or 0 for `NULL`).
+    Imm(u64),
+    /// Bytes the kernel reads (a path needs its trailing NUL: see
+    /// [`RawArg::path`]).
+    In(Vec<u8>),
+    /// A buffer of this many bytes the kernel writes; its contents come
+    /// back in [`RawOutput::outputs`].
+    Out(usize),
+    /// Bytes the kernel reads and writes back.
+    InOut(Vec<u8>),
+    /// The result of the op at this position of the batch.
+    Result(usize),
+}
+
+impl RawArg {
+    /// A NUL-terminated string argument (fails on an inner NUL).
+    pub fn path(s: impl AsRef<std::ffi::OsStr>) -> Result<RawArg, Error> {
+        Ok(RawArg::In(c_bytes(s.as_ref(), 0)?))
+    }
+}
+
+impl From<u64> for RawArg {
+    fn from(v: u64) -> Self {
+        RawArg::Imm(v)
+    }
+}
+impl From<i64> for RawArg {
+    fn from(v: i64) -> Self {
+        RawArg::Imm(v as u64)
+    }
+}
+impl From<i32> for RawArg {
+    /// Sign-extended, as the kernel reads an `int` (`AT_FDCWD` = -100).
+    fn from(v: i32) -> Self {
+        RawArg::Imm(v as i64 as u64)
+    }
+}
+impl From<u32> for RawArg {
+    fn from(v: u32) -> Self {
+        RawArg::Imm(u64::from(v))
+    }
+}
+impl From<usize> for RawArg {
+    fn from(v: usize) -> Self {
+        RawArg::Imm(v as u64)
+    }
+}
+
+/// A path or string as the kernel wants it: its bytes and a NUL.
+pub(crate) fn c_bytes(s: &std::ffi::OsStr, arg: usize) -> Result<Vec<u8>, Error> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = s.as_bytes();
+    if bytes.contains(&0) {
+        return Err(InvalidRequest::NulInString { arg }.into());
+    }
+    let mut v = Vec::with_capacity(bytes.len() + 1);
+    v.extend_from_slice(bytes);
+    v.push(0);
+    Ok(v)
+}
+
+/// `nr(args...)`: any system call, with owned buffers (see [`raw`] and
+/// [`Syscall::by_name`]). Yields a [`RawOutput`].
+#[derive(Clone, Debug)]
+pub struct Syscall {
+    op: SyscallOp<'static>,
+    /// Built by `raw_ptr`: immediates may be pointers.
+    unchecked: bool,
+    too_many: usize,
+}
+
+/// What a [`Syscall`] returns: its non-negative result and the bytes the
+/// kernel wrote into its `Out`/`InOut` buffers, in argument order (trimmed
+/// to what the call reports it wrote, for calls whose result is a count).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawOutput {
+    /// The syscall's return value.
+    pub value: i64,
+    /// The output buffers.
+    pub outputs: Vec<Vec<u8>>,
+}
+
+/// `nr(args...)` — any system call with typed arguments.
+///
+/// Pointers are passed as buffers ([`RawArg::In`], [`RawArg::Out`],
+/// [`RawArg::InOut`]) the executor owns, so the call cannot touch memory of
+/// this program. For that promise sysgate must know which arguments are
+/// pointers: syscalls without a signature in `sysgate-sys`, and immediates
+/// other than 0 (`NULL`) in a pointer position, are refused with
+/// [`InvalidRequest::NoSignature`] / [`InvalidRequest::PointerImmediate`]
+/// when submitted; [`raw_ptr`] is the unsafe way around.
+pub fn raw(nr: u32, args: impl IntoIterator<Item = RawArg>) -> Syscall {
+    let mut call = Syscall {
+        op: SyscallOp::immediate(nr, &[]),
+        unchecked: false,
+        too_many: 0,
+    };
+    for a in args {
+        call = call.arg(a);
+    }
+    call
+}
+
+/// `nr(args...)` with six raw words, any of which may be a pointer into
+/// this program's memory.
+///
+/// # Safety
+///
+/// This is `syscall(2)`: every word the call uses as a pointer must point
+/// at memory valid for the access the call makes, and stay valid until the
+/// request **completes** — not merely until its future is dropped (a dropped
+/// future cancels the request, but a call already running on a worker may
+/// still write). The call must not break invariants Rust code relies on
+/// (unmapping memory in use, closing descriptors owned elsewhere, …).
+pub unsafe fn raw_ptr(nr: u32, args: [u64; 6]) -> Syscall {
+    Syscall {
+        op: SyscallOp::immediate(nr, &args),
+        unchecked: true,
+        too_many: 0,
+    }
+}
+
+impl Syscall {
+    /// The syscall named `name` on this architecture, without arguments
+    /// yet: `Syscall::by_name("fchmodat")?.arg(..)`.
+    pub fn by_name(name: &str) -> Result<Syscall, Error> {
+        let nr = sysgate_sys::number_of(name)
+            .ok_or_else(|| InvalidRequest::UnknownSyscall(name.to_owned()))?;
+        Ok(raw(nr, []))
+    }
+
+    /// A request spelled in the wire format (nested pointers with
+    /// relocations, as the REPL builds them). Checked like [`raw`].
+    pub fn from_op(op: SyscallOp<'static>) -> Syscall {
+        Syscall {
+            op,
+            unchecked: false,
+            too_many: 0,
+        }
+    }
+
+    /// Appends an argument.
+    pub fn arg(mut self, arg: impl Into<RawArg>) -> Syscall {
+        if self.op.args.len() == sysgate_proto::MAX_ARGS {
+            self.too_many += 1;
+            return self;
+        }
+        let mut buf = |b: Buffer<'static>| {
+            self.op.bufs.push(b);
+            Arg::Buf(u16::try_from(self.op.bufs.len() - 1).unwrap_or(u16::MAX))
+        };
+        let a = match arg.into() {
+            RawArg::Imm(v) => Arg::Imm(v),
+            RawArg::In(v) => buf(Buffer::In(Bytes::from(v))),
+            RawArg::Out(n) => buf(Buffer::Out(u32::try_from(n).unwrap_or(u32::MAX))),
+            RawArg::InOut(v) => buf(Buffer::InOut(Bytes::from(v))),
+            RawArg::Result(i) => link(i),
+        };
+        self.op.args.push(a);
+        self
+    }
+
+    /// The syscall number.
+    pub fn nr(&self) -> u32 {
+        self.op.nr
+    }
+
+    fn check_pointers(&self) -> Result<(), InvalidRequest> {
+        if self.unchecked {
+            return Ok(());
+        }
+        Syscall::check(&self.op)
+    }
+
+    /// Refuses immediates where the signature says pointer.
+    fn check(op: &SyscallOp<'_>) -> Result<(), InvalidRequest> {
+        let Some(sig) = sysgate_sys::signature(op.nr) else {
+            return Err(InvalidRequest::NoSignature(op.nr));
+        };
+        for (i, (arg, spec)) in op.args.as_slice().iter().zip(sig.args).enumerate() {
+            if matches!(arg, Arg::Imm(v) if *v != 0) && is_pointer(&spec.kind) {
+                return Err(InvalidRequest::PointerImmediate {
+                    syscall: sig.name,
+                    arg: i,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether an argument of this kind is an address the kernel dereferences
+/// or maps.
+fn is_pointer(kind: &ArgKind) -> bool {
+    use ArgKind::*;
+    matches!(
+        kind,
+        Path | Str
+            | StrArray
+            | InBuf { .. }
+            | OutBuf { .. }
+            | OutBufLenPtr { .. }
+            | OutRecords { .. }
+            | InStruct(_)
+            | OutStruct(_)
+            | InOutStruct(_)
+            | InArray { .. }
+            | OutArray { .. }
+            | InOutArray { .. }
+            | InIovec { .. }
+            | OutIovec { .. }
+            | InSockaddr { .. }
+            | OutSockaddr { .. }
+            | Ptr
+            | Addr
+    )
+}
+
+impl Operation for Syscall {
+    type Output = Result<RawOutput, Error>;
+
+    fn request(&self) -> Result<Op<'_>, Error> {
+        if self.too_many > 0 {
+            return Err(
+                InvalidRequest::TooManyArgs(sysgate_proto::MAX_ARGS + self.too_many).into(),
+            );
+        }
+        self.check_pointers()?;
+        Ok(Op::Syscall(borrow(&self.op)))
+    }
+
+    fn complete(self, outcome: Outcome) -> Self::Output {
+        let (value, outputs) = check(outcome)?;
+        Ok(RawOutput {
+            value,
+            outputs: outputs.into_iter().map(|b| b.0.into_owned()).collect(),
+        })
+    }
+}
+
+/// Any request of the wire format (a syscall with relocations, a `Nop`, a
+/// `Cancel`, a `Timeout`), yielding the completion exactly as the executor
+/// posted it — result word, flags (where it ran) and outputs. The raw layer
+/// under the typed ops; the REPL uses it. Syscalls are checked like
+/// [`raw`].
+#[derive(Clone, Debug)]
+pub struct Request {
+    op: Op<'static>,
+}
+
+impl Request {
+    /// A request for `op`.
+    pub fn new(op: Op<'static>) -> Request {
+        Request { op }
+    }
+}
+
+impl Operation for Request {
+    type Output = Outcome;
+
+    fn request(&self) -> Result<Op<'_>, Error> {
+        Ok(match &self.op {
+            Op::Syscall(s) => {
+                let op = borrow(s);
+                Syscall::check(&op)?;
+                Op::Syscall(op)
+            }
+            other => other.clone(),
+        })
+    }
+
+    fn complete(self, outcome: Outcome) -> Outcome {
+        outcome
+    }
+}
+
+/// A view of `op` borrowing its buffers (no copy of their bytes).
+fn borrow<'a>(op: &'a SyscallOp<'static>) -> SyscallOp<'a> {
+    SyscallOp {
+        nr: op.nr,
+        args: op.args.clone(),
+        bufs: op
+            .bufs
+            .iter()
+            .map(|b| match b {
+                Buffer::In(d) => Buffer::In(Bytes::borrowed(d)),
+                Buffer::Out(n) => Buffer::Out(*n),
+                Buffer::InOut(d) => Buffer::InOut(Bytes::borrowed(d)),
+            })
+            .collect(),
+        relocs: op.relocs.clone(),
+    }
+}
