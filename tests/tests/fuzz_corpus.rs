@@ -77,3 +77,8 @@ fn ring_corpus() {
 fn executor_corpus() {
     replay("executor", sysgate_exec::fuzz::fuzz_executor);
 }
+
+#[test]
+fn parse_line_corpus() {
+    replay("parse_line", sysgate_cli::strace::fuzz_parse_line);
+}
