@@ -1,51 +1,35 @@
 //! The sysgate side of every scenario — the only module that talks to
-//! sysgate, here through `sysgate-exec`, `sysgate-ring` and
-//! `sysgate-proto` directly because the client crate (`sysgate`) does not
-//! exist yet.
+//! sysgate. The scenarios go through the client crate (`sysgate`), as a
+//! program would; only the `codec` scenario uses `sysgate-proto` and
+//! `sysgate-ring` directly, since it measures those layers alone.
 //!
-//! # Porting to the client crate
-//!
-//! Each item below is one thing a scenario needs; the scenarios call nothing
-//! else of sysgate. To port, keep the signatures and replace the bodies:
-//!
-//! | here | on the client crate |
-//! |---|---|
-//! | [`Gate::new`] / [`Gate::with_pool_idle`] | the client builder (ring sizes as below; pool idle timeout) |
-//! | [`Gate::getppid_batch`] | a batch of `raw(getppid)` calls (flag ASYNC when `punt`), submitted together, waited for together |
-//! | [`Gate::pread_batch`] | a batch of typed `pread` ops into 4 KiB buffers |
-//! | [`Gate::run_stream`] | a submit-as-completions-arrive loop with `inflight` outstanding calls (`getppid` / `nanosleep`) |
-//! | [`Gate::arm_recvs`] + [`Gate::reap_one`] | submit one `recv` per socket without waiting, then wait for one completion at a time |
-//! | [`Gate::parked`], [`Gate::unbounded_busy`], [`Gate::counters`] | the client's stats |
-//! | [`encode_decode_6arg`], [`FrameRing`] | stay as they are (they measure proto and ring, not the client) |
-//! | [`sysgate_tree_walk`] | the client crate's `du` example, as a function |
-//!
-//! Every call waits with a generous timeout and panics on a protocol or ring
-//! error: a benchmark has no way to recover and must not report a number
-//! for a broken run.
+//! Every call panics on an error a benchmark cannot recover from: it must
+//! not report a number for a broken run.
 
+use std::collections::HashMap;
+use std::future::{Future, poll_fn};
 use std::os::fd::RawFd;
 use std::path::Path;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::task::Poll;
 use std::time::Duration;
 
-use sysgate_exec::{Executor, PoolConfig};
-use sysgate_proto::{
-    Arg, Buffer, Bytes, Completion, Op, Submission, SubmissionFlags, SyscallOp, decode, encode_into,
-};
+use sysgate::{Batch, Flags, Gateway, Submitted, block_on, ops, raw};
+use sysgate_proto::{Op, Submission, SyscallOp, decode, encode_into};
 use sysgate_ring::{Consumer, Producer, Region, RegionSizes};
 
-/// How long any wait for completions may take before the run is declared
-/// broken.
-const WAIT: Duration = Duration::from_secs(60);
+#[path = "../../client/examples/du/walk.rs"]
+mod du_walk;
 
-/// One ring pair and its executor, in default mode (`enter` takes
-/// submissions and runs non-blocking calls on this thread).
+/// One gateway, in default mode (calls that cannot block run inline on the
+/// submitting thread).
 pub struct Gate {
-    exec: Executor,
-    sq: Producer,
-    cq: Consumer,
-    frame: Vec<u8>,
-    enc: Vec<u8>,
-    _region: Region,
+    gw: Gateway,
+    /// 4 KiB read buffers handed back by each batch and reused.
+    bufs: Vec<Vec<u8>>,
+    /// Receives armed by [`Gate::arm_recvs`], by fd.
+    recvs: HashMap<RawFd, Submitted<ops::Recv>>,
 }
 
 /// One operation of [`Gate::run_stream`].
@@ -60,142 +44,80 @@ pub enum StreamOp {
     },
 }
 
+/// A stream op in flight.
+enum InFlight {
+    Getppid(Submitted<sysgate::Syscall>),
+    Sleep(Submitted<ops::Nanosleep>),
+}
+
 impl Gate {
-    /// A gate with the executor's default pool.
+    /// A gateway with the default pool.
     pub fn new() -> Self {
         Self::build(None)
     }
 
-    /// A gate whose pool lets idle workers go after `idle` (so a scenario can
-    /// count the threads it really needs).
+    /// A gateway whose pool lets idle workers go after `idle` (so a scenario
+    /// can count the threads it really needs).
     pub fn with_pool_idle(idle: Duration) -> Self {
         Self::build(Some(idle))
     }
 
     fn build(idle: Option<Duration>) -> Self {
-        // Room for 1,000+ submissions in flight and 32 completions of 4 KiB
-        // each without touching the overflow backlog.
-        let sizes = RegionSizes {
-            sq_bytes: 1 << 20,
-            cq_bytes: 4 << 20,
-            max_frame: 64 * 1024,
-        };
-        let region = Region::create(sizes).expect("creating the ring region");
-        let mut builder = Executor::builder();
+        let mut builder = Gateway::builder();
         if let Some(idle) = idle {
-            let mut config = PoolConfig::for_entries(sizes.sq_bytes as usize / 128);
-            config.idle_timeout = idle;
-            builder = builder.pool_config(config);
+            builder = builder.idle_timeout(idle);
         }
-        let exec = builder.build(
-            region.sq_consumer().expect("sq consumer"),
-            region.cq_producer().expect("cq producer"),
-        );
         Gate {
-            exec,
-            sq: region.sq_producer().expect("sq producer"),
-            cq: region.cq_consumer().expect("cq consumer"),
-            frame: Vec::new(),
-            enc: vec![0; 4096],
-            _region: region,
+            gw: builder.build().expect("creating a gateway"),
+            bufs: Vec::new(),
+            recvs: HashMap::new(),
         }
     }
 
-    fn stage(&mut self, sub: &Submission<'_>) {
-        let n = encode_into(sub, &mut self.enc).expect("encoding a submission");
-        self.sq
-            .stage(&self.enc[..n])
-            .expect("the submission ring has room");
-    }
-
-    /// Reads every completion on the ring, calling `f` on each.
-    fn drain(&mut self, mut f: impl FnMut(&Completion<'_>)) -> u32 {
-        let mut n = 0;
-        while self
-            .cq
-            .read(&mut self.frame)
-            .expect("reading the cq")
-            .is_some()
-        {
-            let c: Completion = decode(&self.frame).expect("decoding a completion");
-            f(&c);
-            n += 1;
-        }
-        self.cq.release().expect("releasing the cq");
-        n
-    }
-
-    /// `batch` × `getppid()`, submitted together, run, and reaped; `punt`
-    /// sets ASYNC (the pool, the always-punt design). Returns the sum of
-    /// the results.
+    /// `batch` × `getppid()` as one batch, waited for together; `punt` sets
+    /// ASYNC (the pool, the always-punt design). Returns the sum of the
+    /// results.
     pub fn getppid_batch(&mut self, batch: u32, punt: bool) -> i64 {
-        let flags = if punt {
-            SubmissionFlags::ASYNC
-        } else {
-            SubmissionFlags::empty()
-        };
+        let flags = if punt { Flags::ASYNC } else { Flags::NONE };
         let nr = libc::SYS_getppid as u32;
-        for i in 0..batch {
-            let sub = Submission::new(u64::from(i), Op::Syscall(SyscallOp::immediate(nr, &[])))
-                .with_flags(flags);
-            self.stage(&sub);
-        }
-        self.sq.publish().expect("publishing the sq");
-        self.exec
-            .enter(batch, batch, Some(WAIT))
-            .expect("enter (getppid)");
-        let mut sum = 0;
-        let got = self.drain(|c| sum += c.result);
-        assert_eq!(got, batch, "one completion per getppid");
-        sum
+        let mut b = Batch::new();
+        let handles: Vec<_> = (0..batch)
+            .map(|_| b.push_with(raw(nr, []), flags))
+            .collect();
+        let mut done = self.gw.run(b);
+        handles
+            .into_iter()
+            .map(|h| done.take(h).expect("in the batch").expect("getppid").value)
+            .sum()
     }
 
-    /// `batch` × `pread(fd, buf[4096], 4096, offset(i))`, submitted
-    /// together, run, and reaped; returns the bytes read (copied out of the
-    /// completions, as a client would hand them over).
+    /// `batch` × `pread(fd, buf, 4096, offset(i))` as one batch into reused
+    /// 4 KiB buffers; returns the bytes read (handed back in the buffers,
+    /// as the client does).
     pub fn pread_batch(&mut self, fd: RawFd, batch: u32, offset: impl Fn(u32) -> u64) -> usize {
-        let nr = libc::SYS_pread64 as u32;
-        for i in 0..batch {
-            let args = [
-                Arg::Imm(fd as u64),
-                Arg::Buf(0),
-                Arg::Imm(4096),
-                Arg::Imm(offset(i)),
-            ];
-            let sub = Submission::new(
-                u64::from(i),
-                Op::Syscall(SyscallOp {
-                    nr,
-                    args: args.into_iter().collect(),
-                    bufs: vec![Buffer::Out(4096)],
-                    relocs: vec![],
-                }),
-            );
-            self.stage(&sub);
-        }
-        self.sq.publish().expect("publishing the sq");
-        self.exec
-            .enter(batch, batch, Some(WAIT))
-            .expect("enter (pread)");
+        let mut b = Batch::new();
+        let handles: Vec<_> = (0..batch)
+            .map(|i| {
+                let buf = self.bufs.pop().unwrap_or_else(|| Vec::with_capacity(4096));
+                b.push(ops::Pread::new(fd, buf, offset(i) as i64))
+            })
+            .collect();
+        let mut done = self.gw.run(b);
         let mut bytes = 0;
-        let mut sink = [0u8; 4096];
-        let got = self.drain(|c| {
-            assert_eq!(c.result, 4096, "pread of a cached page");
-            let out = &c.outputs[0].0;
-            sink[..out.len()].copy_from_slice(out);
-            bytes += out.len();
-        });
-        std::hint::black_box(&sink);
-        assert_eq!(got, batch, "one completion per pread");
+        for h in handles {
+            let (n, buf) = done.take(h).expect("in the batch");
+            assert_eq!(n.expect("pread"), 4096, "pread of a cached page");
+            bytes += buf.len();
+            self.bufs.push(buf);
+        }
         bytes
     }
 
     /// Runs `total` operations, `op(i)` for i in 0..total, keeping
-    /// `inflight` submitted and not yet completed: each pass submits until
-    /// `inflight` are outstanding, enters (running inline what can run
-    /// inline), waits for at least one completion and reaps all there are.
-    /// `punt` sets ASYNC on every submission. Returns the operations
-    /// completed.
+    /// `inflight` submitted and not yet completed: submits until `inflight`
+    /// are outstanding (what cannot block has run by then), waits until at
+    /// least one completes, collects all that have. `punt` sets ASYNC on
+    /// every submission. Returns the operations completed.
     pub fn run_stream(
         &mut self,
         total: u64,
@@ -203,115 +125,81 @@ impl Gate {
         punt: bool,
         mut op: impl FnMut(u64) -> StreamOp,
     ) -> u64 {
-        let flags = if punt {
-            SubmissionFlags::ASYNC
-        } else {
-            SubmissionFlags::empty()
-        };
-        let (mut submitted, mut completed, mut outstanding) = (0u64, 0u64, 0u32);
+        let flags = if punt { Flags::ASYNC } else { Flags::NONE };
+        let (mut submitted, mut completed) = (0u64, 0u64);
+        let mut outstanding: Vec<InFlight> = Vec::with_capacity(inflight as usize);
         while completed < total {
-            let mut new = 0;
-            while outstanding < inflight && submitted < total {
-                let kind = op(submitted);
-                let ts = match kind {
-                    StreamOp::Sleep { nanos } => timespec_bytes(0, i64::from(nanos)),
-                    StreamOp::Getppid => [0; 16],
-                };
-                let call = match kind {
-                    StreamOp::Getppid => SyscallOp::immediate(libc::SYS_getppid as u32, &[]),
-                    StreamOp::Sleep { .. } => SyscallOp {
-                        nr: libc::SYS_nanosleep as u32,
-                        args: [Arg::Buf(0), Arg::Imm(0)].into_iter().collect(),
-                        bufs: vec![Buffer::In(Bytes::borrowed(&ts))],
-                        relocs: vec![],
-                    },
-                };
-                let sub = Submission::new(submitted, Op::Syscall(call)).with_flags(flags);
-                self.stage(&sub);
+            while outstanding.len() < inflight as usize && submitted < total {
+                outstanding.push(match op(submitted) {
+                    StreamOp::Getppid => InFlight::Getppid(
+                        self.gw
+                            .submit_with(raw(libc::SYS_getppid as u32, []), flags),
+                    ),
+                    StreamOp::Sleep { nanos } => InFlight::Sleep(self.gw.submit_with(
+                        ops::Nanosleep::new(Duration::from_nanos(nanos.into())),
+                        flags,
+                    )),
+                });
                 submitted += 1;
-                outstanding += 1;
-                new += 1;
             }
-            if new > 0 {
-                self.sq.publish().expect("publishing the sq");
-            }
-            self.exec.enter(new, 1, Some(WAIT)).expect("enter (stream)");
-            let got = self.drain(|c| assert!(c.result >= 0, "stream op failed: {}", c.result));
-            completed += u64::from(got);
-            outstanding -= got;
+            // Sleeps until at least one is done; drops the done ones.
+            completed += block_on(poll_fn(|cx| {
+                let before = outstanding.len();
+                outstanding.retain_mut(|f| {
+                    let ready = match f {
+                        InFlight::Getppid(f) => Pin::new(f).poll(cx).map(|r| r.map(drop)),
+                        InFlight::Sleep(f) => Pin::new(f).poll(cx),
+                    };
+                    match ready {
+                        Poll::Ready(r) => {
+                            r.expect("stream op");
+                            false
+                        }
+                        Poll::Pending => true,
+                    }
+                });
+                match before - outstanding.len() {
+                    0 => Poll::Pending,
+                    n => Poll::Ready(n as u64),
+                }
+            }));
         }
         completed
     }
 
     /// Submits `recv(fd, buf[1], 1, 0)` for every fd without waiting for any
     /// (`punt`: with ASYNC, each on a pool worker; otherwise tried inline
-    /// with MSG_DONTWAIT and parked on readiness).
+    /// and parked on readiness).
     pub fn arm_recvs(&mut self, fds: &[RawFd], punt: bool) {
-        let flags = if punt {
-            SubmissionFlags::ASYNC
-        } else {
-            SubmissionFlags::empty()
-        };
-        for chunk in fds.chunks(256) {
-            for &fd in chunk {
-                let args = [
-                    Arg::Imm(fd as u64),
-                    Arg::Buf(0),
-                    Arg::Imm(1),
-                    Arg::Imm(0),
-                    Arg::Imm(0),
-                    Arg::Imm(0),
-                ];
-                let sub = Submission::new(
-                    fd as u64,
-                    Op::Syscall(SyscallOp {
-                        nr: libc::SYS_recvfrom as u32,
-                        args: args.into_iter().collect(),
-                        bufs: vec![Buffer::Out(1)],
-                        relocs: vec![],
-                    }),
-                )
-                .with_flags(flags);
-                self.stage(&sub);
-            }
-            self.sq.publish().expect("publishing the sq");
-            self.exec
-                .enter(chunk.len() as u32, 0, Some(WAIT))
-                .expect("enter (arm recv)");
+        let flags = if punt { Flags::ASYNC } else { Flags::NONE };
+        for &fd in fds {
+            let recv = self
+                .gw
+                .submit_with(ops::Recv::new(fd, Vec::with_capacity(1), 0), flags);
+            self.recvs.insert(fd, recv);
         }
     }
 
-    /// Waits for one completion and returns (user_data, result).
-    pub fn reap_one(&mut self) -> (u64, i64) {
-        loop {
-            if self
-                .cq
-                .read(&mut self.frame)
-                .expect("reading the cq")
-                .is_some()
-            {
-                let c: Completion = decode(&self.frame).expect("decoding a completion");
-                let out = (c.user_data, c.result);
-                self.cq.release().expect("releasing the cq");
-                return out;
-            }
-            self.exec.enter(0, 1, Some(WAIT)).expect("enter (reap one)");
-        }
+    /// Waits for the receive armed on `fd`; returns its result.
+    pub fn reap(&mut self, fd: RawFd) -> i64 {
+        let recv = self.recvs.remove(&fd).expect("a receive armed on this fd");
+        let (n, _) = recv.wait();
+        n.expect("recv") as i64
     }
 
     /// Requests parked on readiness now.
     pub fn parked(&self) -> u64 {
-        self.exec.stats().parked
+        self.gw.stats().parked
     }
 
     /// Workers of the unbounded account running a job now.
     pub fn unbounded_busy(&self) -> usize {
-        self.exec.stats().pool.unbounded.busy
+        self.gw.stats().pool.unbounded.busy
     }
 
     /// A one-line summary of the executor's counters.
     pub fn counters(&self) -> String {
-        let s = self.exec.stats();
+        let s = self.gw.stats();
         format!(
             "{} inline, {} polled after parking, {} pool (peak workers: {} bounded, {} unbounded)",
             s.inline,
@@ -321,14 +209,6 @@ impl Gate {
             s.pool.unbounded.peak
         )
     }
-}
-
-/// A `struct timespec` as the bytes an input buffer carries.
-fn timespec_bytes(sec: i64, nsec: i64) -> [u8; 16] {
-    let mut b = [0u8; 16];
-    b[..8].copy_from_slice(&sec.to_ne_bytes());
-    b[8..].copy_from_slice(&nsec.to_ne_bytes());
-    b
 }
 
 /// Encodes an immediate-only 6-argument submission into `buf` and decodes
@@ -393,30 +273,34 @@ impl FrameRing {
     }
 }
 
-/// Why a sysgate variant cannot run yet.
+/// Why a sysgate variant cannot run.
 #[derive(Debug)]
-pub struct Pending(pub &'static str);
+pub struct Pending(pub String);
 
 impl std::fmt::Display for Pending {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
+        f.write_str(&self.0)
     }
 }
 
-// ---------------------------------------------------------------------------
-// HOOK FOR THE LEAD: the `tree_walk` scenario's sysgate variant.
-// ---------------------------------------------------------------------------
-
-/// `du -sb --apparent-size ROOT` on sysgate: returns (bytes, entries) —
-/// the apparent sizes (`lstat` `st_size`) of every entry under `root`,
-/// `root` itself and directories included, and how many entries that is.
-///
-/// **Hook**: this is where the client crate's `du` example goes (the
-/// scenario checks the byte count against `du` itself and times it next to
-/// the std::fs, tokio::fs and `du` baselines). Until then it returns
-/// [`Pending`] and the scenario prints sysgate as "pending" — no number is
-/// faked.
+/// `du -sb --apparent-size ROOT` on sysgate — the client crate's `du`
+/// example (`crates/client/examples/du`), on a two-worker tokio runtime
+/// as the example runs it (gateway and runtime made once, like the tokio
+/// baseline's runtime). Returns (bytes, entries), the root and
+/// directories included.
 pub fn sysgate_tree_walk(root: &Path) -> Result<(u64, u64), Pending> {
-    let _ = root;
-    Err(Pending("needs the client crate (the `du` example)"))
+    static WALKER: OnceLock<Result<(Gateway, tokio::runtime::Runtime), String>> = OnceLock::new();
+    let walker = WALKER.get_or_init(|| {
+        let gw = Gateway::new().map_err(|e| e.to_string())?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok((gw, rt))
+    });
+    let (gw, rt) = walker.as_ref().map_err(|e| Pending(e.clone()))?;
+    let u = rt
+        .block_on(du_walk::du(gw, root))
+        .map_err(|e| Pending(e.to_string()))?;
+    Ok((u.bytes, u.files + u.dirs))
 }

@@ -183,8 +183,26 @@ fn send(gw: &Gateway, batch: &Batch, tickets: &[Ticket]) -> Result<(), Error> {
 
 impl BatchFuture {
     /// Blocks until every op has completed.
-    pub fn wait(self) -> BatchResults {
-        crate::block_on(self)
+    pub fn wait(mut self) -> BatchResults {
+        if self.error.is_none() {
+            self.gw.wait_tickets(&self.tickets, &mut self.done);
+        }
+        self.finish()
+    }
+
+    /// The results, once every op is done (or the batch failed).
+    fn finish(&mut self) -> BatchResults {
+        let outcomes: Vec<_> = match &self.error {
+            Some(e) => (0..self.ops.len()).map(|_| Some(Err(e.clone()))).collect(),
+            None => self.done.iter_mut().map(|c| c.take().map(Ok)).collect(),
+        };
+        self.tickets.clear();
+        let mut results = BatchResults {
+            ops: std::mem::take(&mut self.ops),
+            outcomes,
+        };
+        results.forget_closed();
+        results
     }
 }
 
@@ -201,17 +219,7 @@ impl Future for BatchFuture {
         {
             return Poll::Pending;
         }
-        let outcomes: Vec<_> = match &this.error {
-            Some(e) => (0..this.ops.len()).map(|_| Some(Err(e.clone()))).collect(),
-            None => this.done.iter_mut().map(|c| c.take().map(Ok)).collect(),
-        };
-        this.tickets.clear();
-        let mut results = BatchResults {
-            ops: std::mem::take(&mut this.ops),
-            outcomes,
-        };
-        results.forget_closed();
-        Poll::Ready(results)
+        Poll::Ready(this.finish())
     }
 }
 

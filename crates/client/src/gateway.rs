@@ -126,6 +126,7 @@ impl GatewayBuilder {
                 slots: Vec::new(),
                 free: Vec::new(),
                 waiting: 0,
+                token: Some(waiter),
                 stop: false,
                 unmatched: 0,
             }),
@@ -141,7 +142,7 @@ impl GatewayBuilder {
                     ends: Vec::new(),
                     _region: region,
                 }),
-                driver: Mutex::new(Driver::NotStarted(waiter)),
+                driver: Mutex::new(Driver::NotStarted),
                 pool,
             }),
         })
@@ -178,7 +179,7 @@ struct Inner {
 }
 
 enum Driver {
-    NotStarted(CompletionWaiter),
+    NotStarted,
     Running(JoinHandle<()>),
     Gone,
 }
@@ -209,6 +210,10 @@ struct State {
     free: Vec<u32>,
     /// Requests whose future has gone to sleep: the driver delivers them.
     waiting: usize,
+    /// The right to wait in the executor (its [`CompletionWaiter`]), held
+    /// by whoever waits there now: the driver, or a thread blocked in
+    /// `wait`/`call`, which then needs no hand-off from the driver.
+    token: Option<CompletionWaiter>,
     stop: bool,
     /// Completions that matched no request (none, unless a bug).
     unmatched: u64,
@@ -384,6 +389,14 @@ impl Core {
     }
 }
 
+impl Core {
+    /// Gives the waiter back and tells the driver, which may want it.
+    fn put_token(&self, waiter: CompletionWaiter) {
+        self.lock().token = Some(waiter);
+        self.driver_wake.notify_all();
+    }
+}
+
 impl Gateway {
     /// A gateway with the default options ([`Gateway::builder`]).
     pub fn new() -> Result<Gateway, Error> {
@@ -406,7 +419,7 @@ impl Gateway {
 
     /// Submits `op` and blocks until it completes.
     pub fn call<O: Operation>(&self, op: O) -> O::Output {
-        crate::block_on(self.submit(op))
+        self.submit(op).wait()
     }
 
     /// Submits `op` now (a call that cannot block has already run when
@@ -443,7 +456,7 @@ impl Gateway {
 
     /// Submits a batch and blocks until every op in it has completed.
     pub fn run(&self, batch: crate::Batch) -> crate::BatchResults {
-        crate::block_on(self.submit_batch(batch))
+        self.submit_batch(batch).wait()
     }
 
     /// The executor's counters (inline, punted, parked, …).
@@ -481,13 +494,29 @@ impl Gateway {
         done: &mut [Option<Completion<'static>>],
         waker: &Waker,
     ) -> Poll<()> {
+        self.poll_tickets_as(tickets, done, waker, true)
+    }
+
+    /// [`Gateway::poll_tickets`]; without `announce` the missing request
+    /// is not handed to the driver (the caller will wait for it itself).
+    fn poll_tickets_as(
+        &self,
+        tickets: &[Ticket],
+        done: &mut [Option<Completion<'static>>],
+        waker: &Waker,
+        announce_sleep: bool,
+    ) -> Poll<()> {
         let mut wake = Vec::new();
         let mut state = self.inner.core.lock();
         // A ring error surfaces at the next submission.
         let _ = state.reap(&mut wake);
         let mut announce = 0;
         let mut missing = false;
-        for (&ticket, out) in tickets.iter().zip(done.iter_mut()) {
+        // Scanned from the end: the waker goes on the last request still in
+        // flight only (the one likely to complete last), so a batch is woken
+        // about once, not once per completion; if others are still missing
+        // then, the next poll registers on one of them.
+        for (&ticket, out) in tickets.iter().zip(done.iter_mut()).rev() {
             if out.is_some() {
                 continue;
             }
@@ -499,15 +528,16 @@ impl Gateway {
                     state.free.push(ticket.index() as u32);
                     *out = Some(c);
                 }
-                Some(SlotState::InFlight { waker: w, asleep }) => {
+                Some(SlotState::InFlight { waker: w, asleep }) if !missing => {
                     if !w.as_ref().is_some_and(|w| w.will_wake(waker)) {
                         *w = Some(waker.clone());
                     }
-                    if !std::mem::replace(asleep, true) {
+                    if announce_sleep && !std::mem::replace(asleep, true) {
                         announce += 1;
                     }
                     missing = true;
                 }
+                Some(SlotState::InFlight { .. }) => {}
                 // Not ours any more: cannot happen while its future lives.
                 _ => missing = true,
             }
@@ -527,6 +557,42 @@ impl Gateway {
             Poll::Pending
         } else {
             Poll::Ready(())
+        }
+    }
+
+    /// Blocks until every ticket is done. While nobody else waits in the
+    /// executor this thread does, and is woken straight by the completion
+    /// (or the readiness) it waits for; otherwise it sleeps until the one
+    /// who waits there delivers its completion.
+    pub(crate) fn wait_tickets(
+        &self,
+        tickets: &[Ticket],
+        done: &mut [Option<Completion<'static>>],
+    ) {
+        let waker = crate::thread_waker();
+        loop {
+            if self
+                .poll_tickets_as(tickets, done, &waker, false)
+                .is_ready()
+            {
+                return;
+            }
+            let token = self.inner.core.lock().token.take();
+            match token {
+                Some(mut waiter) => {
+                    // `Closed` cannot happen: this gateway keeps the
+                    // executor alive.
+                    waiter.wait(1, None);
+                    self.inner.core.reap_and_wake();
+                    self.inner.core.put_token(waiter);
+                }
+                None => {
+                    if self.poll_tickets(tickets, done, &waker).is_ready() {
+                        return;
+                    }
+                    std::thread::park();
+                }
+            }
         }
     }
 
@@ -640,21 +706,18 @@ impl Inner {
 
     fn start_driver(&self) {
         let mut driver = self.driver.lock().unwrap_or_else(|e| e.into_inner());
-        if let Driver::NotStarted(_) = &*driver {
-            let Driver::NotStarted(waiter) = std::mem::replace(&mut *driver, Driver::Gone) else {
-                unreachable!()
-            };
+        if let Driver::NotStarted = &*driver {
             let core = Arc::clone(&self.core);
-            match std::thread::Builder::new()
+            *driver = match std::thread::Builder::new()
                 .name("sysgate-driver".into())
-                .spawn(move || drive(&core, waiter))
+                .spawn(move || drive(&core))
             {
-                Ok(thread) => *driver = Driver::Running(thread),
+                Ok(thread) => Driver::Running(thread),
                 // No thread: futures that sleep are woken only when another
-                // submission reaps their completion. Nothing more can be
-                // done without threads; the next start attempt is not made.
-                Err(_) => *driver = Driver::Gone,
-            }
+                // submission reaps their completion, or a blocking wait
+                // takes the executor's waiter. The start is not retried.
+                Err(_) => Driver::Gone,
+            };
         }
     }
 }
@@ -667,24 +730,31 @@ fn enter_error(e: sysgate_exec::EnterError) -> Error {
     }
 }
 
-/// The driver thread: while some future sleeps, waits for completions
-/// (processing readiness of parked requests meanwhile) and delivers them.
-fn drive(core: &Core, mut waiter: CompletionWaiter) {
+/// The driver thread: while some future sleeps, takes the waiter, waits
+/// for completions (processing readiness of parked requests meanwhile) and
+/// delivers them.
+fn drive(core: &Core) {
     loop {
-        {
+        let mut waiter = {
             let mut state = core.lock();
-            while state.waiting == 0 && !state.stop {
+            loop {
+                if state.stop {
+                    return;
+                }
+                if state.waiting > 0
+                    && let Some(w) = state.token.take()
+                {
+                    break w;
+                }
                 state = core
                     .driver_wake
                     .wait(state)
                     .unwrap_or_else(|e| e.into_inner());
             }
-            if state.stop {
-                return;
-            }
-        }
+        };
         let waited = waiter.wait(1, None);
         core.reap_and_wake();
+        core.lock().token = Some(waiter);
         if waited == Waited::Closed {
             return;
         }
@@ -765,9 +835,19 @@ pub struct Submitted<O: Operation> {
 }
 
 impl<O: Operation> Submitted<O> {
-    /// Blocks until the op completes.
-    pub fn wait(self) -> O::Output {
-        crate::block_on(self)
+    /// Blocks until the op completes (the thread sleeps; see
+    /// [`Gateway::call`]).
+    pub fn wait(mut self) -> O::Output {
+        let outcome = match self.error.take() {
+            Some(e) => Err(e),
+            None => {
+                let mut done = [None];
+                self.gw.wait_tickets(&[self.ticket], &mut done);
+                Ok(done[0].take().expect("waited until done"))
+            }
+        };
+        let op = self.op.take().expect("a future completes once");
+        op.complete(outcome)
     }
 
     /// The request's id, to cancel it with [`crate::ops::Cancel`].

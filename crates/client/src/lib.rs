@@ -43,7 +43,9 @@
 //! involved. For the others a driver thread (one per gateway, started on
 //! first need, asleep when nothing waits) waits for completions — and for
 //! readiness of parked calls — and wakes the task whose request completed.
-//! No future busy-polls.
+//! No future busy-polls. A thread blocked in [`Gateway::call`] (or a
+//! `wait`) waits in the executor itself when nobody else does, so its
+//! completion wakes it directly, without the driver's hand-off.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -76,6 +78,19 @@ pub use sysgate_proto as proto;
 /// until it is woken: the smallest executor that works with sysgate's
 /// futures.
 pub fn block_on<F: Future>(fut: F) -> F::Output {
+    let waker = thread_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = pin!(fut);
+    loop {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
+}
+
+/// A waker that unparks the current thread.
+pub(crate) fn thread_waker() -> Waker {
     struct Unpark(std::thread::Thread);
     impl Wake for Unpark {
         fn wake(self: Arc<Self>) {
@@ -85,13 +100,5 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
             self.0.unpark();
         }
     }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut fut = pin!(fut);
-    loop {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::park();
-    }
+    Waker::from(Arc::new(Unpark(std::thread::current())))
 }
