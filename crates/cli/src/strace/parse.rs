@@ -843,7 +843,10 @@ impl Parser {
             .take_while(|c| c.is_ascii_alphanumeric() || c == '_');
         let mut words: Vec<(usize, String)> = Vec::new();
         loop {
-            self.lx.skip_spaces();
+            // Any whitespace separates words (a vertical tab too: skipping
+            // only spaces left the loop taking empty words forever — found
+            // by the parse_line fuzz target).
+            self.lx.take_while(char::is_whitespace);
             if self.lx.at_end() {
                 break;
             }

@@ -1842,3 +1842,15 @@ fn random_values_round_trip() {
         4 * rounds
     );
 }
+
+/// Regression (fuzz/regressions/parse_line/oom-ae79…): a command whose
+/// words were separated by a vertical tab looped, pushing empty words until
+/// memory ran out.
+#[test]
+fn command_words_split_on_any_whitespace() {
+    assert!(matches!(
+        parse_line(":set\x0bstrsize\x0c64"),
+        Ok(Line::Command(Command::Set(Setting::Strsize(64))))
+    ));
+    assert!(parse_line(":cancel , stack\x0b\0\0\0$_").is_err());
+}
