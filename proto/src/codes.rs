@@ -35,3 +35,9 @@ pub const WRONG_THREAD: i64 = -18;
 /// running the call panicked. The pool goes on; the call may or may not
 /// have run.
 pub const WORKER_PANICKED: i64 = -130;
+
+/// `-E2BIG`, with [`crate::CompletionFlags::PROTOCOL_ERROR`]: the call ran,
+/// but its completion with its outputs does not fit a frame of the
+/// completion ring; this smaller completion, without outputs, stands in for
+/// it (the request still completes exactly once).
+pub const OUTPUT_TOO_LARGE: i64 = -7;

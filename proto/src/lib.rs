@@ -31,8 +31,8 @@ pub use codec::{
     peek_user_data,
 };
 pub use message::{
-    Arg, Args, Buffer, Bytes, CancelTarget, Completion, CompletionFlags, Op, Reloc, Submission,
-    SubmissionFlags, SyscallOp,
+    Arg, Args, Buffer, Bytes, CancelTarget, Completion, CompletionFlags, LinkedOutput, Op, Reloc,
+    Submission, SubmissionFlags, SyscallOp,
 };
 pub use validate::ValidationError;
 

@@ -356,14 +356,32 @@ pub enum Buffer<'a> {
     /// Tag 2: bytes the call reads and writes back; returned in the
     /// completion.
     InOut(Bytes<'a>),
+    /// Tag 3: bytes the call reads, copied when it runs from an output of
+    /// an earlier request of its link chain — how a linked `write` sends
+    /// what a linked `read` before it read. Its size is that output's (0 if
+    /// the request produced no such output).
+    Linked(LinkedOutput),
+}
+
+/// Output `output` (in output order) of request `member` (its position in
+/// the link chain, 0 = first) — see [`Buffer::Linked`].
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LinkedOutput {
+    /// The chain position of the request whose output it is.
+    pub member: u16,
+    /// Which of that request's outputs.
+    pub output: u16,
 }
 
 impl Buffer<'_> {
-    /// The size of the memory the executor provides.
+    /// The size of the memory the executor provides (0 for a
+    /// [`Buffer::Linked`], whose size is known only when the call runs).
     pub fn len(&self) -> usize {
         match self {
             Buffer::In(b) | Buffer::InOut(b) => b.len(),
             Buffer::Out(n) => *n as usize,
+            Buffer::Linked(_) => 0,
         }
     }
 
@@ -374,7 +392,7 @@ impl Buffer<'_> {
 
     /// Whether its contents go back in the completion.
     pub fn is_output(&self) -> bool {
-        !matches!(self, Buffer::In(_))
+        matches!(self, Buffer::Out(_) | Buffer::InOut(_))
     }
 
     /// A copy that owns its bytes.
@@ -383,6 +401,7 @@ impl Buffer<'_> {
             Buffer::In(b) => Buffer::In(b.into_owned()),
             Buffer::Out(n) => Buffer::Out(n),
             Buffer::InOut(b) => Buffer::InOut(b.into_owned()),
+            Buffer::Linked(l) => Buffer::Linked(l),
         }
     }
 }
@@ -732,5 +751,6 @@ deserialize_tagged_enum!(Buffer<'a>, "Buffer", |tag, v| match tag {
     0 => v.newtype_variant().map(Buffer::In),
     1 => v.newtype_variant().map(Buffer::Out),
     2 => v.newtype_variant().map(Buffer::InOut),
+    3 => v.newtype_variant().map(Buffer::Linked),
     other => Err(rejected_tag::reject("Buffer", other)),
 });

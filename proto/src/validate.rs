@@ -65,6 +65,17 @@ pub enum ValidationError {
         /// The relocation's position.
         reloc: usize,
     },
+    /// Buffer `buf` copies an output of chain request `member`, which does
+    /// not come before this request (at `position`, `None` outside a
+    /// chain).
+    LinkedOutputNotEarlier {
+        /// The buffer's position.
+        buf: usize,
+        /// The chain position it names.
+        member: u16,
+        /// This request's position in its chain, if it is in one.
+        position: Option<u16>,
+    },
     /// Argument `arg` uses a link result, but the request is not part of a
     /// link chain.
     LinkResultWithoutChain {
@@ -109,6 +120,18 @@ impl fmt::Display for ValidationError {
             }
             RelocIntoOutput { reloc } => {
                 write!(f, "relocation {reloc} writes into an output-only buffer")
+            }
+            LinkedOutputNotEarlier {
+                buf,
+                member,
+                position: Some(position),
+            } => write!(
+                f,
+                "buffer {buf} copies an output of chain request {member}, \
+                 which does not precede this one (position {position})"
+            ),
+            LinkedOutputNotEarlier { buf, .. } => {
+                write!(f, "buffer {buf} copies a link output outside a link chain")
             }
             LinkResultWithoutChain { arg } => {
                 write!(f, "argument {arg} uses a link result outside a link chain")
@@ -180,6 +203,17 @@ impl Submission<'_> {
                     }
                     Some(_) => {}
                 },
+            }
+        }
+        for (i, b) in call.bufs.iter().enumerate() {
+            if let Buffer::Linked(l) = b
+                && chain_position.is_none_or(|p| l.member >= p)
+            {
+                return Err(ValidationError::LinkedOutputNotEarlier {
+                    buf: i,
+                    member: l.member,
+                    position: chain_position,
+                });
             }
         }
         for (i, r) in call.relocs.iter().enumerate() {

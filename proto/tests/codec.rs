@@ -77,7 +77,7 @@ fn unknown_tags() {
     let cases = [
         (examples::lseek(), 10, 9, "Op"),
         (examples::lseek(), 38, 7, "Arg"),
-        (examples::openat(), 64, 3, "Buffer"),
+        (examples::openat(), 64, 4, "Buffer"),
     ];
     for (src, at, tag, ty) in cases {
         let mut bytes = encode(&src);
@@ -233,6 +233,34 @@ fn link_results_need_an_earlier_chain_member() {
         })
     );
     assert_eq!(sub.validate(Some(1)), Ok(()));
+}
+
+#[test]
+fn linked_outputs_need_an_earlier_chain_member() {
+    let linked = Buffer::Linked(LinkedOutput {
+        member: 1,
+        output: 0,
+    });
+    let sub = with_call(|c| c.bufs.push(linked.clone()));
+    let buf = 3; // after readv's iovec array and its two outputs
+    assert_eq!(
+        sub.validate(None),
+        Err(ValidationError::LinkedOutputNotEarlier {
+            buf,
+            member: 1,
+            position: None
+        })
+    );
+    assert_eq!(
+        sub.validate(Some(1)),
+        Err(ValidationError::LinkedOutputNotEarlier {
+            buf,
+            member: 1,
+            position: Some(1)
+        })
+    );
+    assert_eq!(sub.validate(Some(2)), Ok(()));
+    assert_eq!((linked.len(), linked.is_output()), (0, false));
 }
 
 #[test]

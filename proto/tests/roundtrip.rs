@@ -22,6 +22,8 @@ fn buffer() -> impl Strategy<Value = Buffer<'static>> {
         bytes().prop_map(Buffer::In),
         any::<u32>().prop_map(Buffer::Out),
         bytes().prop_map(Buffer::InOut),
+        (any::<u16>(), any::<u16>())
+            .prop_map(|(member, output)| Buffer::Linked(LinkedOutput { member, output })),
     ]
 }
 

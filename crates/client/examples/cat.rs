@@ -1,10 +1,10 @@
-//! `cat FILE...` through sysgate: for each file, `openat → read → close`
-//! as one linked chain (the read takes the open's result as its fd, the
-//! executor resolves it), then `write` to stdout.
+//! `cat FILE...` through sysgate: each file is one linked chain,
+//! `openat → read → write(stdout) → … → close`. The reads take the open's
+//! result as their fd and each write sends what the read before it read
+//! (`ops::Write::linked`): the executor resolves both, so the program
+//! submits once per file and never sees the file's descriptor.
 //!
-//! The write cannot join the chain: buffers cross the ring by copy, so a
-//! later link cannot name bytes an earlier one read (see the crate docs).
-//! The file's size comes from a `statx` first, so the read is not short —
+//! The file's size comes from a `statx` first, so that no read is short —
 //! a short read breaks a link, as in io_uring.
 //!
 //! ```text
@@ -46,23 +46,35 @@ fn cat(gw: &Gateway, path: &std::ffi::OsStr) -> Result<(), sysgate::Error> {
     };
     let mut chain = Batch::new();
     let open = chain.push(ops::OpenAt::new(Fd::CWD, path, libc::O_RDONLY));
-    let reads: Vec<_> = lens
-        .iter()
-        .map(|&len| chain.then(ops::Read::new(open.fd(), Vec::with_capacity(len as usize))))
-        .collect();
+    let mut steps = Vec::new();
+    for &len in &lens {
+        let read = chain.then(ops::Read::new(open.fd(), Vec::with_capacity(len as usize)));
+        let write = ops::Write::linked(1, read);
+        // A file of unknown size is read once, and its read is short: the
+        // write is hard-linked so that it still runs.
+        let write = if size == 0 {
+            chain.hardlink(write)
+        } else {
+            chain.then(write)
+        };
+        steps.push((read, write));
+    }
     // Hard-linked: the file is closed whatever the reads returned.
     chain.hardlink(ops::Close::new(open.fd()));
     let mut done = gw.run(chain);
     if let Some(Err(e)) = done.take(open) {
         return Err(e);
     }
-    for read in reads {
-        let (n, data) = done.take(read).expect("in the chain");
-        match n {
-            Ok(_) => gw.call(ops::Write::new(1, data)).0.map(drop)?,
-            // A read after a short one (the file shrank) is cancelled.
-            Err(e) if e.errno().is_some_and(|e| e.raw() == libc::ECANCELED) => break,
-            Err(e) => return Err(e),
+    for (read, write) in steps {
+        match (
+            done.take(read).expect("in the chain").0,
+            done.take(write).expect("in the chain").0,
+        ) {
+            (Ok(_), Ok(_)) => {}
+            // A read after a short one (the file shrank) is cancelled, and
+            // the rest of the chain with it.
+            (Err(e), _) if e.errno().is_some_and(|e| e.raw() == libc::ECANCELED) => break,
+            (Err(e), _) | (Ok(_), Err(e)) => return Err(e),
         }
     }
     Ok(())

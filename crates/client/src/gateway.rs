@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sysgate_exec::{CompletionWaiter, ExecStats, Executor, PoolConfig, Waited, WorkerPool};
 use sysgate_proto::{
-    Arg, CancelTarget, Completion, CompletionFlags, EncodeError, Op, Submission, decode,
+    Arg, Buffer, CancelTarget, Completion, CompletionFlags, EncodeError, Op, Submission, decode,
     encode_into,
 };
 use sysgate_ring::{Consumer, Producer, PushError, Region, RegionSizes};
@@ -37,7 +37,10 @@ pub struct GatewayBuilder {
 
 impl GatewayBuilder {
     /// Bytes of the submission ring (a power of two, 4 KiB to 1 GiB).
-    /// Default 2 MiB.
+    /// Default 4 MiB: the frame limit is half the smaller ring, and below 4
+    /// MiB a request with the protocol's full 1 MiB of data no longer fits
+    /// (it fails with [`Error::Encode`], and a completion too large for
+    /// its frame arrives as [`Error::Protocol`] `-E2BIG`, without outputs).
     pub fn sq_bytes(mut self, bytes: u32) -> Self {
         self.sq_bytes = bytes;
         self
@@ -45,7 +48,7 @@ impl GatewayBuilder {
 
     /// Bytes of the completion ring (a power of two, 4 KiB to 1 GiB).
     /// Completions that do not fit wait in an ordered backlog, never
-    /// dropped. Default 2 MiB.
+    /// dropped. Default 4 MiB (see [`GatewayBuilder::sq_bytes`]).
     pub fn cq_bytes(mut self, bytes: u32) -> Self {
         self.cq_bytes = bytes;
         self
@@ -407,8 +410,10 @@ impl Gateway {
     /// shared pool.
     pub fn builder() -> GatewayBuilder {
         GatewayBuilder {
-            sq_bytes: 2 << 20,
-            cq_bytes: 2 << 20,
+            // The smallest rings whose frames hold any valid request and
+            // any completion (`MAX_MESSAGE_LEN`).
+            sq_bytes: 4 << 20,
+            cq_bytes: 4 << 20,
             pool: None,
             max_bounded: None,
             max_unbounded: None,
@@ -646,7 +651,8 @@ impl Inner {
                 .or_else(|e| match e {
                     // Chain positions are checked by `check_links`.
                     sysgate_proto::ValidationError::LinkResultWithoutChain { .. }
-                    | sysgate_proto::ValidationError::LinkResultNotEarlier { .. } => Ok(()),
+                    | sysgate_proto::ValidationError::LinkResultNotEarlier { .. }
+                    | sysgate_proto::ValidationError::LinkedOutputNotEarlier { .. } => Ok(()),
                     e => Err(e),
                 })
                 .map_err(|e| Error::Invalid(InvalidRequest::Validation(e)))?;
@@ -772,33 +778,38 @@ pub(crate) fn resolve_links(
     let Op::Syscall(s) = &mut sub.op else {
         return Ok(());
     };
-    if !s
-        .args
+    // Batch position `i` as a chain position, if it is earlier in the chain.
+    let position = |i: u16| {
+        let i = usize::from(i);
+        if (chain_start..index).contains(&i) {
+            // Fits: `i - chain_start < index - chain_start <= i`.
+            Ok((i - chain_start) as u16)
+        } else {
+            Err(Error::from(InvalidRequest::ResultOutsideChain {
+                op: index,
+                names: i,
+            }))
+        }
+    };
+    if s.args
         .as_slice()
         .iter()
         .any(|a| matches!(a, Arg::LinkResult(_)))
     {
-        return Ok(());
+        let mut args = sysgate_proto::Args::new();
+        for &a in s.args.as_slice() {
+            args.push(match a {
+                Arg::LinkResult(i) => Arg::LinkResult(position(i)?),
+                other => other,
+            });
+        }
+        s.args = args;
     }
-    let mut args = sysgate_proto::Args::new();
-    for &a in s.args.as_slice() {
-        args.push(match a {
-            Arg::LinkResult(i) => {
-                let i = usize::from(i);
-                if !(chain_start..index).contains(&i) {
-                    return Err(InvalidRequest::ResultOutsideChain {
-                        op: index,
-                        names: i,
-                    }
-                    .into());
-                }
-                // Fits: `i - chain_start < index - chain_start <= i`.
-                Arg::LinkResult((i - chain_start) as u16)
-            }
-            other => other,
-        });
+    for b in &mut s.bufs {
+        if let Buffer::Linked(l) = b {
+            l.member = position(l.member)?;
+        }
     }
-    s.args = args;
     Ok(())
 }
 

@@ -485,6 +485,7 @@ fn borrow<'a>(op: &'a SyscallOp<'static>) -> SyscallOp<'a> {
                 Buffer::In(d) => Buffer::In(Bytes::borrowed(d)),
                 Buffer::Out(n) => Buffer::Out(*n),
                 Buffer::InOut(d) => Buffer::InOut(Bytes::borrowed(d)),
+                Buffer::Linked(l) => Buffer::Linked(*l),
             })
             .collect(),
         relocs: op.relocs.clone(),

@@ -10,11 +10,11 @@ use std::ffi::OsStr;
 use std::os::fd::{IntoRawFd, OwnedFd};
 use std::time::Duration;
 
-use sysgate_proto::{Arg, Args, Buffer, Bytes, CancelTarget, Op, Reloc, SyscallOp};
+use sysgate_proto::{Arg, Args, Buffer, Bytes, CancelTarget, LinkedOutput, Op, Reloc, SyscallOp};
 
 use crate::error::{BufResult, Error, InvalidRequest};
 use crate::gateway::{RequestId, adopt_fd};
-use crate::op::{Abandon, Fd, Operation, Outcome, c_bytes, check};
+use crate::op::{Abandon, Fd, Handle, Operation, Outcome, c_bytes, check};
 use crate::types::{SockAddr, Stat, Statx, Timespec};
 
 /// A path argument, checked for NUL bytes when the op is built and
@@ -282,18 +282,62 @@ op!(Pread, BufResult<usize, Vec<u8>>,
 pub struct Write {
     fd: Fd,
     buf: Vec<u8>,
+    /// Writes this earlier op's output instead (see [`Write::linked`]).
+    source: Option<usize>,
 }
 
 impl Write {
     /// Writes `buf` to `fd`.
     pub fn new(fd: impl Into<Fd>, buf: Vec<u8>) -> Write {
-        Write { fd: fd.into(), buf }
+        Write {
+            fd: fd.into(),
+            buf,
+            source: None,
+        }
     }
 }
 
-op!(Write, BufResult<usize, Vec<u8>>,
-    |s| Ok(call(libc::SYS_write, &[s.fd.arg(), buf(0), imm(s.buf.len() as i64)], vec![Buffer::In(Bytes::borrowed(&s.buf))])),
-    |s, o| (count(o), s.buf));
+impl Write {
+    /// Writes to `fd` what the earlier op `source` of the same link chain
+    /// produced in its first output buffer (what a `Read` read), as many
+    /// bytes as its result says — resolved by the executor, so
+    /// `openat → read → write → close` is one chain. The buffer handed back
+    /// is empty.
+    pub fn linked<O>(fd: impl Into<Fd>, source: Handle<O>) -> Write {
+        Write {
+            fd: fd.into(),
+            buf: Vec::new(),
+            source: Some(source.index()),
+        }
+    }
+}
+
+impl Operation for Write {
+    type Output = BufResult<usize, Vec<u8>>;
+    fn request(&self) -> Result<Op<'_>, Error> {
+        let (len, data) = match self.source {
+            Some(i) => (
+                Fd::Result(i).arg(),
+                Buffer::Linked(LinkedOutput {
+                    member: u16::try_from(i).unwrap_or(u16::MAX),
+                    output: 0,
+                }),
+            ),
+            None => (
+                imm(self.buf.len() as i64),
+                Buffer::In(Bytes::borrowed(&self.buf)),
+            ),
+        };
+        Ok(call(
+            libc::SYS_write,
+            &[self.fd.arg(), buf(0), len],
+            vec![data],
+        ))
+    }
+    fn complete(self, o: Outcome) -> Self::Output {
+        (count(o), self.buf)
+    }
+}
 
 /// `pwrite64(fd, buf, count, offset)` — writes at an offset.
 #[derive(Debug)]

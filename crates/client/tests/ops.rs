@@ -593,6 +593,28 @@ fn batches_and_links() {
     assert_eq!(done.take(fail).unwrap().unwrap_err(), errno(libc::EBADF));
     done.take(nop).unwrap().unwrap();
 
+    // openat → read → write → close: the write sends what the read read
+    // (resolved by the executor), to a pipe.
+    let (r, w) = pipe();
+    let mut b = Batch::new();
+    let open = b.push(ops::OpenAt::new(Fd::CWD, dir.join("f"), libc::O_RDONLY));
+    let read = b.then(ops::Read::new(open.fd(), Vec::with_capacity(8)));
+    let write = b.then(ops::Write::linked(&w, read));
+    b.hardlink(ops::Close::new(open.fd()));
+    let mut done = gw.run(b);
+    assert_eq!(done.take(write).unwrap().0.unwrap(), 8);
+    let (n, buf) = gw.call(ops::Read::new(&r, Vec::with_capacity(16)));
+    assert_eq!((n.unwrap(), buf.as_slice()), (8, &b"contents"[..]));
+    // Its source must be earlier in the same chain.
+    let mut b = Batch::new();
+    let read = b.push(ops::Read::new(&r, Vec::with_capacity(8)));
+    let write = b.push(ops::Write::linked(&w, read));
+    let e = gw.run(b).take(write).unwrap().0.unwrap_err();
+    assert_eq!(
+        e,
+        Error::Invalid(InvalidRequest::ResultOutsideChain { op: 1, names: 0 })
+    );
+
     // Results of ops outside the chain cannot be used.
     let mut b = Batch::new();
     let open = b.push(ops::OpenAt::new(Fd::CWD, dir.join("f"), libc::O_RDONLY));

@@ -20,6 +20,25 @@ struct Slot {
     output: bool,
 }
 
+/// What a chain member may use of the members before it: their results
+/// (`Arg::LinkResult`) and outputs (`Buffer::Linked`), by chain position.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct ChainSoFar<'a> {
+    pub(crate) results: &'a [i64],
+    pub(crate) outputs: &'a [Vec<Bytes<'static>>],
+}
+
+impl<'a> ChainSoFar<'a> {
+    /// The bytes of output `output` of member `member` (empty if it has
+    /// none).
+    fn output(&self, member: u16, output: u16) -> &'a [u8] {
+        self.outputs
+            .get(usize::from(member))
+            .and_then(|o| o.get(usize::from(output)))
+            .map_or(&[], |b| b)
+    }
+}
+
 /// A call ready to run: its number, six argument words, and the memory the
 /// pointer arguments refer to.
 pub(crate) struct PreparedCall {
@@ -29,26 +48,30 @@ pub(crate) struct PreparedCall {
     slots: Vec<Slot>,
     /// For each argument, the buffer it points at, if any.
     arg_bufs: [Option<u16>; 6],
+    /// Bytes a write- or send-like call has moved already, in attempts
+    /// that could not finish (see [`PreparedCall::advance`]).
+    moved: u64,
 }
 
 impl PreparedCall {
     /// Lays out `op`'s buffers, applies its relocations and resolves its
-    /// arguments. `chain` holds the results of the earlier requests of this
-    /// request's link chain.
+    /// arguments. `chain` holds the results and outputs of the earlier
+    /// requests of this request's link chain.
     ///
     /// `op` must have passed `Submission::validate` with the matching chain
     /// position; indices are re-checked anyway and a bad one becomes 0
     /// rather than a panic.
-    pub(crate) fn new(op: &SyscallOp<'_>, chain: &[i64]) -> Self {
+    pub(crate) fn new(op: &SyscallOp<'_>, chain: ChainSoFar<'_>) -> Self {
         let mut call = PreparedCall {
             nr: op.nr,
             args: [0; 6],
             arena: Vec::new(),
             slots: Vec::new(),
             arg_bufs: [None; 6],
+            moved: 0,
         };
         if !op.bufs.is_empty() {
-            call.lay_out(&op.bufs);
+            call.lay_out(&op.bufs, chain);
             for r in &op.relocs {
                 call.relocate(r.buf, r.at, r.target, r.offset);
             }
@@ -63,28 +86,37 @@ impl PreparedCall {
                     }
                     None => 0,
                 },
-                Arg::LinkResult(i) => chain.get(usize::from(i)).map_or(0, |&r| r as u64),
+                Arg::LinkResult(i) => chain.results.get(usize::from(i)).map_or(0, |&r| r as u64),
             };
         }
         call
     }
 
-    fn lay_out(&mut self, bufs: &[Buffer<'_>]) {
+    fn lay_out(&mut self, bufs: &[Buffer<'_>], chain: ChainSoFar<'_>) {
+        // The bytes a buffer starts with, if any.
+        fn data<'b>(b: &'b Buffer<'_>, chain: ChainSoFar<'b>) -> Option<&'b [u8]> {
+            match b {
+                Buffer::In(d) | Buffer::InOut(d) => Some(&d.0),
+                Buffer::Linked(l) => Some(chain.output(l.member, l.output)),
+                Buffer::Out(_) => None,
+            }
+        }
         let mut offset = 0;
         self.slots.reserve_exact(bufs.len());
         for b in bufs {
+            let len = data(b, chain).map_or(b.len(), <[u8]>::len);
             self.slots.push(Slot {
                 offset,
-                len: b.len(),
+                len,
                 output: b.is_output(),
             });
-            offset += b.len().div_ceil(16) * 16;
+            offset += len.div_ceil(16) * 16;
         }
         self.arena = vec![Chunk([0; 16]); offset / 16];
         let bytes = arena_bytes_mut(&mut self.arena);
         for (b, s) in bufs.iter().zip(&self.slots) {
-            if let Buffer::In(data) | Buffer::InOut(data) = b {
-                bytes[s.offset..s.offset + s.len].copy_from_slice(data);
+            if let Some(d) = data(b, chain) {
+                bytes[s.offset..s.offset + s.len].copy_from_slice(d);
             }
         }
     }
@@ -120,6 +152,30 @@ impl PreparedCall {
         // as calling syscall(2) with those words, which the submitter accepted
         // when it handed us the call (see the crate docs).
         unsafe { sysgate_sys::raw_syscall(self.nr, self.args) }
+    }
+
+    /// Records that an attempt of a `write(fd, buf, count)`-shaped call
+    /// (`write`, `pwrite64`, `sendto`) moved `n` bytes of `count`: the
+    /// next attempt sends the rest (and, for `pwrite64`, at the offset
+    /// after them).
+    pub(crate) fn advance(&mut self, n: u64, positioned: bool) {
+        self.args[1] += n;
+        self.args[2] -= n;
+        if positioned {
+            self.args[3] += n;
+        }
+        self.moved += n;
+    }
+
+    /// The call's result given its last attempt's `r`: with bytes moved by
+    /// earlier attempts, their sum — or those bytes alone if the last
+    /// attempt failed, as a blocking write interrupted midway reports.
+    pub(crate) fn total(&self, r: i64) -> i64 {
+        match self.moved {
+            0 => r,
+            moved if r < 0 => moved as i64,
+            moved => moved as i64 + r,
+        }
     }
 
     /// The bytes of buffer `i`.
@@ -183,7 +239,7 @@ mod tests {
     #[test]
     fn immediate_calls_have_no_arena() {
         let op = SyscallOp::immediate(8, &[3, 0, 2]);
-        let call = PreparedCall::new(&op, &[]);
+        let call = PreparedCall::new(&op, ChainSoFar::default());
         assert!(call.is_immediate());
         assert_eq!(call.args, [3, 0, 2, 0, 0, 0]);
     }
@@ -215,7 +271,7 @@ mod tests {
                 },
             ],
         };
-        let call = PreparedCall::new(&op, &[]);
+        let call = PreparedCall::new(&op, ChainSoFar::default());
         let iov = call.buffer_bytes(0).unwrap();
         let b1 = call.buffer_bytes(1).unwrap().as_ptr() as u64;
         let b2 = call.buffer_bytes(2).unwrap().as_ptr() as u64;
@@ -246,7 +302,12 @@ mod tests {
             bufs: vec![],
             relocs: vec![],
         };
-        let call = PreparedCall::new(&op, &[5, -2]);
+        let results = [5, -2];
+        let chain = ChainSoFar {
+            results: &results,
+            outputs: &[],
+        };
+        let call = PreparedCall::new(&op, chain);
         assert_eq!(call.args[..2], [-2i64 as u64, 5]);
     }
 }

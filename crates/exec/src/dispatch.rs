@@ -12,7 +12,7 @@ use sysgate_proto::SubmissionFlags;
 use sysgate_sys::{ArgKind, ExecClass, FillUnit};
 
 use crate::call::PreparedCall;
-use crate::fdinfo::{FdKind, fd_kind, is_listening, is_nonblocking};
+use crate::fdinfo::{FdKind, fd_kind, is_listening, is_nonblocking, read_reached_eof};
 use crate::pool::{Account, FileKey};
 
 /// The thread a request is being dispatched on.
@@ -76,7 +76,10 @@ pub(crate) fn inline_step(call: &mut PreparedCall, flags: SubmissionFlags, ctx: 
     match class {
         ExecClass::NonBlocking if waits_for_lock(call) => Step::Punt(Account::Unbounded, None),
         ExecClass::NonBlocking => Step::Done(call.run()),
-        ExecClass::NowaitCapable => try_nowait(call),
+        ExecClass::NowaitCapable => match try_nowait(call) {
+            Step::Done(r) => Step::Done(call.total(r)),
+            other => other,
+        },
         ExecClass::CachedFirst => try_cached_open(call),
         _ => punt(call, class),
     }
@@ -259,7 +262,14 @@ fn try_nowait(call: &mut PreparedCall) -> Step {
         // SAFETY: the same words as the submitted call (whose buffers `call`
         // keeps alive), with only MSG_DONTWAIT added to the flags argument.
         let r = unsafe { sysgate_sys::raw_syscall(call.nr, args) };
-        if !is_again(r) || user_flags & libc::MSG_DONTWAIT as u64 != 0 || is_nonblocking(fd) {
+        let user_nowait = user_flags & libc::MSG_DONTWAIT as u64 != 0;
+        let partial_send = call.nr == nr(libc::SYS_sendto) && r > 0 && (r as u64) < call.args[2];
+        if partial_send && !user_nowait && !is_nonblocking(fd) {
+            // A blocking send sends everything: the rest once there is room.
+            call.advance(r as u64, false);
+            return Step::WouldBlock { fd, events };
+        }
+        if !is_again(r) || user_nowait || is_nonblocking(fd) {
             return Step::Done(r);
         }
         return Step::WouldBlock { fd, events };
@@ -317,6 +327,28 @@ fn try_rw_nowait(call: &mut PreparedCall, fd: i32, form: RwForm) -> Step {
             _ if user_nowait => Step::Done(r),
             _ => punt(call, ExecClass::NowaitCapable),
         };
+    }
+    let partial = form.single && !user_nowait && r > 0 && (r as u64) < form.iov[1];
+    let positioned = form.offset != u64::MAX;
+    if partial && form.events == libc::POLLOUT {
+        if !is_nonblocking(fd) && matches!(fd_kind(fd), Some(FdKind::Pollable)) {
+            // A blocking write to a pipe or socket writes everything: the
+            // rest once there is room (a partial result would break links
+            // and differ from the blocking call's).
+            call.advance(r as u64, positioned);
+            return Step::WouldBlock {
+                fd,
+                events: form.events,
+            };
+        }
+    } else if partial {
+        let pos = positioned.then(|| form.offset.wrapping_add(r as u64));
+        if !read_reached_eof(fd, pos) {
+            // Part of a regular file was cached, the rest is not: a worker
+            // reads the rest, as the blocking read would have.
+            call.advance(r as u64, positioned);
+            return punt(call, ExecClass::NowaitCapable);
+        }
     }
     if r != -i64::from(libc::EOPNOTSUPP) || user_nowait {
         return Step::Done(r);

@@ -10,11 +10,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sysgate_proto::{
-    CancelTarget, Completion, CompletionFlags, DecodeError, Op, Submission, SubmissionFlags, codes,
-    decode, peek_user_data,
+    Bytes, CancelTarget, Completion, CompletionFlags, DecodeError, Op, Submission, SubmissionFlags,
+    codes, decode, peek_user_data,
 };
 
-use crate::call::PreparedCall;
+use crate::call::{ChainSoFar, PreparedCall};
 use crate::dispatch::{Context, Step, inline_step};
 use crate::pool::{Account, Job, PoolConfig, PoolHandle, WorkerPool};
 use crate::reactor::Reactor;

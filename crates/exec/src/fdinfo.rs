@@ -55,6 +55,30 @@ pub(crate) fn fd_kind(fd: i32) -> Option<FdKind> {
     })
 }
 
+/// Whether a read of regular file `fd` that has just stopped short ended
+/// at the end of the file (`pos`: the offset after it, `None` for the
+/// file position). `false` means the rest was just not in the page cache.
+/// Anything that is not a regular file counts as ended.
+pub(crate) fn read_reached_eof(fd: i32, pos: Option<u64>) -> bool {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes one `struct stat` into the buffer we own; we read
+    // it only when the call succeeded.
+    if unsafe { libc::fstat(fd, st.as_mut_ptr()) } != 0 {
+        return true;
+    }
+    // SAFETY: fstat returned 0, so it initialised `st`.
+    let st = unsafe { st.assume_init() };
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return true;
+    }
+    // SAFETY: lseek with SEEK_CUR and offset 0 only reports the position.
+    let pos = pos.map_or_else(
+        || unsafe { libc::lseek(fd, 0, libc::SEEK_CUR) },
+        |p| p as i64,
+    );
+    pos < 0 || pos >= st.st_size
+}
+
 /// Whether `fd` has `O_NONBLOCK` set (false if it is not open).
 /// Whether `fd` is a socket that listens for connections.
 pub(crate) fn is_listening(fd: i32) -> bool {

@@ -116,9 +116,10 @@ pub struct ExecStats {
     pub polled: u64,
     /// Completions posted.
     pub completed: u64,
-    /// Completions that could not be posted: the completion ring is
-    /// corrupt, or a completion exceeds its frame limit. Zero unless a peer
-    /// broke the ring or the ring was sized below the protocol's limits.
+    /// Completions that could not be posted because the completion ring is
+    /// corrupt (a peer broke it). A completion too large for a frame is
+    /// not lost: a stand-in without outputs
+    /// ([`sysgate_proto::codes::OUTPUT_TOO_LARGE`]) is posted instead.
     pub lost: u64,
     /// Requests on the pool now.
     pub in_pool: u64,

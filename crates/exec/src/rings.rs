@@ -4,7 +4,9 @@
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use sysgate_proto::{Completion, EncodeError, encode_into};
+use sysgate_proto::{
+    Completion, CompletionFlags, EncodeError, codes, encode_into, encode_to_vec, peek_user_data,
+};
 use sysgate_ring::{CompletionPoster, Consumer, RingError, RingWaker};
 
 /// The consuming end of the submission ring.
@@ -147,7 +149,11 @@ impl CompletionQueue {
         let encoded = encode_at(c, &mut w.scratch, 0);
         let posted = encoded.ok().map(|len| w.poster.post(&w.scratch[..len]));
         if !matches!(posted, Some(Ok(_))) {
-            w.lost += 1;
+            // Too large for a frame: the stand-in has no outputs.
+            let small = too_large(c.user_data);
+            if w.poster.post(small.as_slice()).is_err() {
+                w.lost += 1;
+            }
         }
         w.posted += 1;
         if w.waiters > 0 {
@@ -160,16 +166,19 @@ impl CompletionQueue {
     /// one publish, at most one wake-up.
     /// Returns whether a thread waits in the reactor's ring.
     pub(crate) fn post_batch(&self, batch: &mut CompletionBatch) -> bool {
-        if batch.ends.is_empty() && batch.lost == 0 {
+        if batch.ends.is_empty() {
             return false;
         }
         let mut w = self.lock();
-        w.posted += (batch.ends.len() as u64) + batch.lost;
-        w.lost += std::mem::take(&mut batch.lost);
+        w.posted += batch.ends.len() as u64;
         let mut start = 0;
         for &end in &batch.ends {
-            if w.poster.stage(&batch.frames[start..end]).is_err() {
-                w.lost += 1;
+            let frame = &batch.frames[start..end];
+            if w.poster.stage(frame).is_err() {
+                let user_data = peek_user_data(frame).unwrap_or(codes::UNKNOWN_USER_DATA);
+                if w.poster.stage(too_large(user_data).as_slice()).is_err() {
+                    w.lost += 1;
+                }
             }
             start = end;
         }
@@ -262,6 +271,16 @@ impl CompletionQueue {
 /// Encodes `c` into `buf` from byte `start` on, growing `buf` as needed
 /// (64 bytes fit a completion without outputs); returns its length. Bytes
 /// past the completion may be left in `buf`.
+/// The completion posted instead of one too large for a frame.
+fn too_large(user_data: u64) -> Vec<u8> {
+    let c = Completion::new(
+        user_data,
+        codes::OUTPUT_TOO_LARGE,
+        CompletionFlags::PROTOCOL_ERROR,
+    );
+    encode_to_vec(&c).unwrap_or_default()
+}
+
 fn encode_at(c: &Completion<'_>, buf: &mut Vec<u8>, start: usize) -> Result<usize, EncodeError> {
     if buf.len() < start + 64 {
         buf.resize(start + 64, 0);
@@ -282,13 +301,10 @@ fn encode_at(c: &Completion<'_>, buf: &mut Vec<u8>, start: usize) -> Result<usiz
 pub(crate) struct CompletionBatch {
     frames: Vec<u8>,
     ends: Vec<usize>,
-    /// Completions that could not be encoded.
-    lost: u64,
 }
 
 impl CompletionBatch {
-    /// Encodes `c` onto the batch (or counts it lost if it cannot be
-    /// encoded; see [`CompletionQueue::lost`]).
+    /// Encodes `c` onto the batch.
     pub(crate) fn push(&mut self, c: &Completion<'_>) {
         let start = self.frames.len();
         let encoded = encode_at(c, &mut self.frames, start);
@@ -298,8 +314,11 @@ impl CompletionBatch {
                 self.ends.push(start + len);
             }
             Err(_) => {
+                // Beyond the protocol's size limit: a stand-in without
+                // outputs (which always fits).
                 self.frames.truncate(start);
-                self.lost += 1;
+                self.frames.extend_from_slice(&too_large(c.user_data));
+                self.ends.push(self.frames.len());
             }
         }
     }

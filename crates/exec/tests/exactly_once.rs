@@ -4,7 +4,7 @@
 mod common;
 
 use common::Harness;
-use sysgate_proto::{CancelTarget, CompletionFlags, Op, Submission, SubmissionFlags};
+use sysgate_proto::{CancelTarget, CompletionFlags, Op, Submission, SubmissionFlags, codes};
 
 fn nr(n: libc::c_long) -> u32 {
     n as u32
@@ -83,4 +83,35 @@ fn a_million_mixed_submissions_with_cancels_complete_exactly_once() {
     assert_eq!(stats.punted_unbounded, punted);
     assert!(cancels > 10_000, "the mix cancels");
     common::close(fd);
+}
+
+/// A completion whose outputs exceed the completion ring's frame limit
+/// (here 64 KiB) still completes, once: a stand-in without outputs, on the
+/// inline path and on the pool.
+#[test]
+fn a_completion_too_large_for_a_frame_is_replaced_not_lost() {
+    let mut h = Harness::new();
+    let zero = std::fs::File::open("/dev/zero").unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&zero) as u64;
+    let read = |ud, len: u32| {
+        common::with_out_buf(
+            ud,
+            nr(libc::SYS_read),
+            len,
+            &[fd, common::BUF0, u64::from(len)],
+        )
+    };
+    h.submit(read(1, 100_000));
+    h.submit(read(2, 100_000).with_flags(common::flags_async()));
+    h.submit(read(3, 1000));
+    h.enter(3, 0);
+    let mut done = h.wait_n(3);
+    done.sort_by_key(|c| c.user_data);
+    for c in &done[..2] {
+        assert_eq!(c.result, codes::OUTPUT_TOO_LARGE, "{c:?}");
+        assert!(c.flags.contains(CompletionFlags::PROTOCOL_ERROR));
+        assert!(c.outputs.is_empty());
+    }
+    assert_eq!((done[2].result, done[2].outputs[0].len()), (1000, 1000));
+    assert_eq!(h.exec.stats().lost, 0);
 }

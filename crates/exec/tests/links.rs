@@ -87,6 +87,89 @@ fn open_read_close_of_a_file_the_caller_never_saw_the_fd_of() {
     assert_eq!(unsafe { libc::close(done[0].result as i32) }, -1);
 }
 
+/// `openat → openat → read → write → close → close` in one chain: the
+/// write's buffer is the read's output (`Buffer::Linked`) and its length
+/// the read's result. The read runs inline, the write (to a regular file)
+/// on the pool, so the output crosses to the worker with the chain.
+#[test]
+fn a_linked_write_sends_what_the_linked_read_read() {
+    let mut h = Harness::new();
+    let dir = common::TempDir::new("linked-write");
+    let src = dir.file("src", b"copied through a chain");
+    let dst = dir.path("dst");
+    let mut dst_path = dst.as_bytes().to_vec();
+    dst_path.push(0);
+    // The destination is opened first (member 0), then the source (1).
+    let open_dst = common::with_in_bytes(
+        1,
+        nr(libc::SYS_openat),
+        &dst_path,
+        &[
+            libc::AT_FDCWD as u64,
+            BUF0,
+            (libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC) as u64,
+            0o600,
+        ],
+    )
+    .with_flags(LINK);
+    let open_src = openat(2, &src, libc::O_RDONLY | libc::O_CLOEXEC).with_flags(LINK);
+    let call = |ud, n, args: Vec<Arg>, bufs| {
+        Submission::new(
+            ud,
+            Op::Syscall(SyscallOp {
+                nr: nr(n),
+                args: args.into_iter().collect(),
+                bufs,
+                relocs: vec![],
+            }),
+        )
+    };
+    // Exactly the file's size: not a short read, so the link holds.
+    let read = call(
+        3,
+        libc::SYS_read,
+        vec![Arg::LinkResult(1), Arg::Buf(0), Arg::Imm(22)],
+        vec![Buffer::Out(22)],
+    )
+    .with_flags(LINK);
+    let write = call(
+        4,
+        libc::SYS_write,
+        vec![Arg::LinkResult(0), Arg::Buf(0), Arg::LinkResult(2)],
+        vec![Buffer::Linked(sysgate_proto::LinkedOutput {
+            member: 2,
+            output: 0,
+        })],
+    )
+    .with_flags(HARDLINK);
+    let close_src = call(5, libc::SYS_close, vec![Arg::LinkResult(1)], vec![]).with_flags(HARDLINK);
+    let close_dst = call(6, libc::SYS_close, vec![Arg::LinkResult(0)], vec![]);
+    let done = run_chain(
+        &mut h,
+        vec![open_dst, open_src, read, write, close_src, close_dst],
+    );
+    assert_eq!(
+        done.iter().map(|c| c.result).collect::<Vec<_>>()[2..],
+        [22, 22, 0, 0]
+    );
+    assert!(done[3].outputs.is_empty(), "a linked buffer is an input");
+    assert_eq!(std::fs::read(&dst).unwrap(), b"copied through a chain");
+
+    // Outside a chain, or naming a later member, it is a protocol error.
+    let lone = call(
+        7,
+        libc::SYS_write,
+        vec![Arg::Imm(1), Arg::Buf(0), Arg::Imm(0)],
+        vec![Buffer::Linked(sysgate_proto::LinkedOutput {
+            member: 0,
+            output: 0,
+        })],
+    );
+    let done = run_chain(&mut h, vec![lone]);
+    assert_eq!(done[0].result, codes::INVALID);
+    assert!(done[0].flags.contains(CompletionFlags::PROTOCOL_ERROR));
+}
+
 #[test]
 fn a_failing_link_cancels_the_rest_and_a_hardlink_carries_on() {
     let mut h = Harness::new();

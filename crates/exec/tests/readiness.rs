@@ -87,3 +87,68 @@ fn a_thousand_pending_recvs_park_without_workers_and_complete_when_pinged() {
         common::close(b);
     }
 }
+
+/// A blocking `write` (and `sendto`) larger than the pipe's (socket's)
+/// buffer writes everything, like the blocking call: the part that fits
+/// goes at once, the rest each time the reader makes room — never a short
+/// result, which would also break a link.
+#[test]
+fn a_write_larger_than_the_pipe_completes_whole() {
+    let mut h = Harness::new();
+    // 60,000 bytes fit the harness's 64 KiB frames; shrink the buffers
+    // below that so the writes cannot go in one piece.
+    let data: Vec<u8> = (0..60_000u32).map(|i| (i % 251) as u8).collect();
+    let (r, w) = common::pipe();
+    let (sa, sb) = common::socketpair();
+    let reader = |fd: i32, n: usize| {
+        std::thread::spawn(move || {
+            let mut got = Vec::with_capacity(n);
+            let mut buf = vec![0u8; 65536];
+            while got.len() < n {
+                // SAFETY: reads into `buf`, which we own.
+                let k = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+                assert!(k > 0, "reader: {k}");
+                got.extend_from_slice(&buf[..k as usize]);
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+            got
+        })
+    };
+    // SAFETY: F_SETPIPE_SZ and SO_SNDBUF take an int; the fds are ours.
+    unsafe {
+        libc::fcntl(w, libc::F_SETPIPE_SZ, 4096);
+        let small: libc::c_int = 4096;
+        libc::setsockopt(
+            sa,
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&raw const small).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+    let pipe_reader = reader(r, data.len());
+    let sock_reader = reader(sb, data.len());
+    let n = data.len() as u64;
+    h.submit(common::with_in_bytes(
+        1,
+        libc::SYS_write as u32,
+        &data,
+        &[w as u64, BUF0, n],
+    ));
+    h.submit(common::with_in_bytes(
+        2,
+        libc::SYS_sendto as u32,
+        &data,
+        &[sa as u64, BUF0, n, 0, 0, 0],
+    ));
+    h.enter(2, 0);
+    let mut done = h.wait_n(2);
+    done.sort_by_key(|c| c.user_data);
+    assert_eq!(
+        done.iter().map(|c| c.result).collect::<Vec<_>>(),
+        [n as i64, n as i64]
+    );
+    assert_eq!(pipe_reader.join().unwrap(), data);
+    assert_eq!(sock_reader.join().unwrap(), data);
+    assert!(h.exec.stats().parked_total >= 2, "both waited for room");
+}

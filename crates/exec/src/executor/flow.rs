@@ -201,7 +201,7 @@ pub(super) fn dispatch_frame(
         );
         return;
     }
-    if let Started::Pooled(job) = start(shared, ctx, pass, &sub, &[]) {
+    if let Started::Pooled(job) = start(shared, ctx, pass, &sub, ChainSoFar::default()) {
         job.submit(shared, &pool.handle(), None, ctx);
     }
 }
@@ -215,19 +215,40 @@ pub(super) struct ChainBuilder {
     pub(super) broken: bool,
 }
 
-/// The members of a chain still to run, and the results of those that ran
-/// (what `Arg::LinkResult` refers to).
+/// The members of a chain still to run, and the results and outputs of
+/// those that ran (what `Arg::LinkResult` and `Buffer::Linked` refer to).
 pub(super) struct Chain {
     pub(super) subs: VecDeque<Submission<'static>>,
-    pub(super) results: Vec<i64>,
+    results: Vec<i64>,
+    outputs: Vec<Vec<Bytes<'static>>>,
+}
+
+impl Chain {
+    pub(super) fn new(subs: Vec<Submission<'static>>) -> Chain {
+        Chain {
+            subs: subs.into(),
+            results: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    /// Records the next member's result and outputs.
+    pub(super) fn record(&mut self, result: i64, outputs: Vec<Bytes<'static>>) {
+        self.results.push(result);
+        self.outputs.push(outputs);
+    }
+
+    fn so_far(&self) -> ChainSoFar<'_> {
+        ChainSoFar {
+            results: &self.results,
+            outputs: &self.outputs,
+        }
+    }
 }
 
 pub(super) fn close_chain(shared: &Arc<Shared>, pool: &WorkerPool, ctx: Context, pass: &mut Pass) {
     let Some(b) = pass.chain.take() else { return };
-    let mut chain = Chain {
-        subs: b.subs.into(),
-        results: Vec::new(),
-    };
+    let mut chain = Chain::new(b.subs);
     if b.broken {
         cancel_rest(&mut chain, pass);
     } else {
@@ -250,10 +271,7 @@ pub(super) fn abandon_drain(pass: &mut Pass) {
 /// Cancels the members of a chain still waiting for its last member.
 pub(super) fn abandon_open_chain(pass: &mut Pass) {
     if let Some(b) = pass.chain.take() {
-        let mut chain = Chain {
-            subs: b.subs.into(),
-            results: Vec::new(),
-        };
+        let mut chain = Chain::new(b.subs);
         cancel_rest(&mut chain, pass);
     }
 }
@@ -290,31 +308,35 @@ pub(super) fn run_chain(
             }
             _ => None,
         };
-        let (result, ok) = if sub.validate(Some(position)).is_err() {
+        let (result, ok, outputs) = if sub.validate(Some(position)).is_err() {
             pass.protocol_errors += 1;
             pass.post(
                 sub.user_data,
                 codes::INVALID,
                 CompletionFlags::PROTOCOL_ERROR,
             );
-            (codes::INVALID, false)
+            (codes::INVALID, false, Vec::new())
         } else {
-            match start(shared, ctx, pass, &sub, &chain.results) {
-                Started::Here { result, ok } => (result, ok),
-                Started::Armed => (0, true),
+            match start(shared, ctx, pass, &sub, chain.so_far()) {
+                Started::Here {
+                    result,
+                    ok,
+                    outputs,
+                } => (result, ok, outputs),
+                Started::Armed => (0, true, Vec::new()),
                 Started::Pooled(mut job) => {
                     job.rest = Some((sub.flags, chain));
                     return job.submit(shared, pool, link_timeout, ctx);
                 }
             }
         };
-        chain.results.push(result);
+        chain.record(result, outputs);
         if let Some((lt_user_data, _)) = link_timeout {
             // The request finished before any timer could: the link
             // timeout is cancelled.
             let canceled = -i64::from(libc::ECANCELED);
             pass.post(lt_user_data, canceled, CompletionFlags::empty());
-            chain.results.push(canceled);
+            chain.record(canceled, Vec::new());
         }
 
         if !link_continues(sub.flags, ok) {
@@ -336,6 +358,8 @@ pub(super) enum Started {
         result: i64,
         /// Succeeded in full: a linked successor may run.
         ok: bool,
+        /// Its outputs (for a linked successor's `Buffer::Linked`).
+        outputs: Vec<Bytes<'static>>,
     },
     /// It must run on the pool; the caller submits the job.
     Pooled(Box<PuntedCall>),
@@ -349,7 +373,7 @@ pub(super) fn start(
     ctx: Context,
     pass: &mut Pass,
     sub: &Submission<'_>,
-    chain_results: &[i64],
+    chain: ChainSoFar<'_>,
 ) -> Started {
     let op = match &sub.op {
         Op::Syscall(op) => op,
@@ -359,6 +383,7 @@ pub(super) fn start(
             return Started::Here {
                 result: 0,
                 ok: true,
+                outputs: Vec::new(),
             };
         }
         Op::Cancel { target } => {
@@ -367,6 +392,7 @@ pub(super) fn start(
             return Started::Here {
                 result,
                 ok: result >= 0,
+                outputs: Vec::new(),
             };
         }
         Op::Timeout { nanos, count } => {
@@ -397,10 +423,11 @@ pub(super) fn start(
             return Started::Here {
                 result: codes::INVALID,
                 ok: false,
+                outputs: Vec::new(),
             };
         }
     };
-    let mut call = PreparedCall::new(op, chain_results);
+    let mut call = PreparedCall::new(op, chain);
     let filled = filled_buffer(&call);
     let result = match inline_step(&mut call, sub.flags, ctx) {
         Step::Done(result) => result,
@@ -410,6 +437,7 @@ pub(super) fn start(
             return Started::Here {
                 result: code,
                 ok: false,
+                outputs: Vec::new(),
             };
         }
         _ if sub.flags.contains(SubmissionFlags::NOWAIT) => -i64::from(libc::EAGAIN),
@@ -425,14 +453,19 @@ pub(super) fn start(
     };
     pass.inline += 1;
     let ok = result >= 0 && !is_short(&call, result);
-    pass.batch.push(&completion(
+    let c = completion(
         sub.user_data,
         result,
         CompletionFlags::INLINE,
         &call,
         filled,
-    ));
-    Started::Here { result, ok }
+    );
+    pass.batch.push(&c);
+    Started::Here {
+        result,
+        ok,
+        outputs: c.outputs,
+    }
 }
 
 /// Whether a read- or write-like call moved fewer bytes than asked: a

@@ -251,11 +251,13 @@ impl PuntedCall {
                 -i64::from(libc::ETIME)
             }
         });
+        let mut outputs = Vec::new();
         if already {
             // A canceller answered this request already.
         } else if with_outputs {
             let c = completion(self.user_data, result, self.ran, &self.call, self.filled);
             self.shared.post(&c);
+            outputs = c.outputs;
         } else {
             self.shared.post_result(self.user_data, result, self.ran);
         }
@@ -264,8 +266,10 @@ impl PuntedCall {
         // dropping executor waits for the members it queues.
         if let Some((flags, mut chain)) = self.rest.take() {
             let ok = with_outputs && result >= 0 && !is_short(&self.call, result);
-            chain.results.push(result);
-            chain.results.extend(lt_result);
+            chain.record(result, outputs);
+            if let Some(lt) = lt_result {
+                chain.record(lt, Vec::new());
+            }
             let mut pass = Pass::default();
             match &self.pool {
                 Some(pool) if link_continues(flags, ok) => {
@@ -297,6 +301,7 @@ impl Job for PuntedCall {
             panic!("injected worker panic");
         }
         let result = self.call.run();
+        let result = self.call.total(result);
         let cancelled = self.enter_phase(JobPhase::Finishing);
         if cancelled && result == -i64::from(libc::EINTR) {
             self.finish(-i64::from(libc::ECANCELED), false);
