@@ -12,9 +12,12 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use sysgate_proto::{
-    Arg, Buffer, Bytes, Completion, CompletionFlags, Op, Reloc, Submission, SyscallOp, decode,
-    encode_into,
+    Bytes, Completion, CompletionFlags, Op, Submission, SyscallOp, decode, encode_into,
 };
+
+#[path = "../tests/examples/mod.rs"]
+#[allow(dead_code)]
+mod examples;
 
 /// Benches encode + decode of `$msg` (a `$ty`), after checking the round
 /// trip gives the message back.
@@ -40,31 +43,9 @@ fn codec(c: &mut Criterion) {
     );
     round_trip!(c, "codec/submission_6_args", Submission, six);
 
-    let iov = vec![0u8; 32];
-    let readv = Submission::new(
-        8,
-        Op::Syscall(SyscallOp {
-            nr: 19,
-            args: [Arg::Imm(3), Arg::Buf(0), Arg::Imm(2)]
-                .into_iter()
-                .collect(),
-            bufs: vec![Buffer::In(Bytes::from(iov)), Buffer::Out(5), Buffer::Out(7)],
-            relocs: vec![
-                Reloc {
-                    buf: 0,
-                    at: 0,
-                    target: 1,
-                    offset: 0,
-                },
-                Reloc {
-                    buf: 0,
-                    at: 16,
-                    target: 2,
-                    offset: 0,
-                },
-            ],
-        }),
-    );
+    // SPEC.md's third example: an iovec array, two outputs, two
+    // relocations.
+    let readv = examples::readv();
     round_trip!(c, "codec/submission_with_buffers", Submission, readv);
 
     let mut done = Completion::new(9, 4096, CompletionFlags::INLINE);
