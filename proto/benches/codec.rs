@@ -16,7 +16,6 @@ use sysgate_proto::{
 };
 
 #[path = "../tests/examples/mod.rs"]
-#[allow(dead_code)]
 mod examples;
 
 /// Benches encode + decode of `$msg` (a `$ty`), after checking the round
