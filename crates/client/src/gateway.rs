@@ -609,7 +609,12 @@ impl Gateway {
             return;
         };
         match std::mem::replace(&mut slot.state, SlotState::Abandoned(abandon)) {
-            SlotState::InFlight { .. } => {
+            SlotState::InFlight { asleep, .. } => {
+                // Nobody waits for it any more; the driver need not either
+                // (whoever reaps next cleans it up).
+                if asleep {
+                    state.waiting -= 1;
+                }
                 drop(state);
                 let cancel = Submission::new(
                     IGNORED,
