@@ -8,4 +8,6 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]
 
+pub mod repl;
+pub mod replay;
 pub mod strace;

@@ -16,9 +16,17 @@ Commands:
                       architecture, one per line: name, number, execution
                       class, and the signature (or `-` where only the name
                       is known); --json prints a JSON array instead
-  repl                interactive strace-syntax shell (not yet available)
-  run FILE            run a file of syscalls (not yet available)
-  replay TRACE        replay an strace trace (not yet available)
+  repl                a shell in strace syntax: type a syscall as strace
+                      prints it, see the kernel's answer the same way
+                      (:help inside); with stdin not a terminal, runs
+                      its lines as a script
+  run FILE            run FILE (`-`: stdin) as a script of REPL lines:
+                      one output line per call, errors on stderr as
+                      `line L, column C: message`, exit 1 if a line
+                      did not parse
+  replay TRACE        run the calls of an strace log again through the
+                      gateway and report what differs
+                      (`sysgate replay --help`)
 
 Options:
   -h, --help          print this help
@@ -29,22 +37,18 @@ Options:
 enum Outcome {
     /// Exit 0.
     Done,
-    /// A command that exists but cannot run yet: exit 1.
-    Unavailable(&'static str),
     /// Bad command line: message on stderr, exit 2.
     Usage(String),
     /// Writing the output failed (other than a closed pipe): exit 1.
     Io(io::Error),
+    /// A subcommand that printed its own messages and chose its status.
+    Exit(ExitCode),
 }
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     match run(&args) {
         Outcome::Done => ExitCode::SUCCESS,
-        Outcome::Unavailable(command) => {
-            eprintln!("sysgate: `{command}` is not yet available in this version");
-            ExitCode::from(1)
-        }
         Outcome::Usage(message) => {
             eprintln!("sysgate: {message}");
             eprintln!("Run `sysgate --help` for usage.");
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
             eprintln!("sysgate: writing output failed: {err}");
             ExitCode::from(1)
         }
+        Outcome::Exit(code) => code,
     }
 }
 
@@ -89,9 +94,15 @@ fn run(args: &[OsString]) -> Outcome {
                 write_out(print_syscalls)
             }
         }
-        Some("repl") => Outcome::Unavailable("repl"),
-        Some("run") => Outcome::Unavailable("run"),
-        Some("replay") => Outcome::Unavailable("replay"),
+        Some("repl") => Outcome::Exit(sysgate_cli::repl::repl_main(rest)),
+        Some("run") => Outcome::Exit(sysgate_cli::repl::run_main(rest)),
+        Some("replay") => {
+            let args: Vec<String> = rest
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            Outcome::Exit(sysgate_cli::replay::replay_main(&args))
+        }
         _ => Outcome::Usage(format!("unknown command `{}`", command.to_string_lossy())),
     }
 }
