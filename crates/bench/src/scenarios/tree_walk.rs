@@ -5,8 +5,8 @@
 //!    sums: `lstat` `st_size` of every entry, the root and the directories
 //!    included (checked against `du` itself before timing).
 //!
-//! - sysgate: the client crate's `du` example, through the hook
-//!   [`crate::sysgate_side::sysgate_tree_walk`] — pending until it exists.
+//! - sysgate: the client crate's `du` example, through
+//!   [`crate::sysgate_side::sysgate_tree_walk`].
 //! - std_fs: a sequential walk with `std::fs::read_dir` and
 //!   `DirEntry::metadata` (an `fstatat(AT_SYMLINK_NOFOLLOW)` per entry).
 //! - tokio_fs: `tokio::fs::read_dir` + `DirEntry::metadata` (each a
