@@ -360,9 +360,12 @@ pub static SIGNATURES: &[Signature] = signatures![
     pidfd_send_signal(pidfd: Fd, sig: Signal, info: InStruct(S::Siginfo), flags: Uint) -> Zero, NonBlocking;
     exit(status: Int) -> Never, Forbidden,
         "would end the thread that runs it";
-    exit_group(status: Int) -> Never, Forbidden;
-    execve(path: Path, argv: StrArray, envp: StrArray) -> Zero, Forbidden;
-    execveat(dirfd: DirFd, path: Path, argv: StrArray, envp: StrArray, flags: Flags(&AT_FLAGS)) -> Zero, Forbidden;
+    exit_group(status: Int) -> Never, Forbidden,
+        "would end the whole process, the submitter with it";
+    execve(path: Path, argv: StrArray, envp: StrArray) -> Zero, Forbidden,
+        "would replace the whole process, the submitter with it";
+    execveat(dirfd: DirFd, path: Path, argv: StrArray, envp: StrArray, flags: Flags(&AT_FLAGS)) -> Zero, Forbidden,
+        "would replace the whole process, the submitter with it";
     unshare(flags: Flags(&CLONE_FLAGS)) -> Zero, ThreadAffine;
     setns(fd: Fd, nstype: Flags(&CLONE_FLAGS)) -> Zero, ThreadAffine;
 

@@ -599,3 +599,11 @@ mod alloc_free {
         assert_eq!(allocations(), before);
     }
 }
+
+/// A refusal always comes with its reason (the REPL prints it).
+#[test]
+fn every_forbidden_call_says_why() {
+    for s in crate::syscalls().filter(|s| s.class == ExecClass::Forbidden) {
+        assert!(s.reason.is_some(), "{} has no reason", s.name);
+    }
+}

@@ -46,7 +46,7 @@ pub(crate) fn syscall(name: &str) -> Option<Vec<String>> {
     }
     let mut about = format!("  number {nr}, class {}", class.as_str());
     let reason = match class {
-        ExecClass::Forbidden => Some(forbidden_reason(nr, name)),
+        ExecClass::Forbidden => Some(forbidden_reason(nr)),
         _ => reason,
     };
     if let Some(reason) = reason {
@@ -83,18 +83,10 @@ pub(crate) fn syscall(name: &str) -> Option<Vec<String>> {
     Some(lines)
 }
 
-/// Why the gateway refuses a forbidden syscall: the table's reason, or
-/// one of these for the calls the table gives none.
-pub(crate) fn forbidden_reason(nr: u32, name: &str) -> &'static str {
-    if let Some(reason) = sysgate_sys::class_reason(nr) {
-        return reason;
-    }
-    match name {
-        "execve" | "execveat" => "would replace the program that runs the gateway",
-        "exit_group" => "would end the process that runs the gateway",
-        "exit" => "would end the thread that runs it",
-        _ => "the gateway never runs it",
-    }
+/// Why the gateway refuses a forbidden syscall (the table gives every
+/// forbidden call a reason).
+pub(crate) fn forbidden_reason(nr: u32) -> &'static str {
+    sysgate_sys::class_reason(nr).unwrap_or("the gateway never runs it")
 }
 
 /// What the executor does with a call of this class.

@@ -23,8 +23,8 @@ use sysgate::{
 
 use super::help;
 use crate::strace::{
-    CallPlan, Command, Expr, FormatOptions, Line, LowerContext, LowerErrorKind, Setting, Step, Tag,
-    Value, VarRef, format_completion, lower, parse_line, syscall_number,
+    CallPlan, Command, Expr, FormatOptions, Line, LowerContext, Setting, Step, Tag, Value, VarRef,
+    format_completion, lower, parse_line,
 };
 
 /// Whether a person is typing or a script is being read.
@@ -354,16 +354,8 @@ impl Session {
             let lowered = match lower(&call, &ctx) {
                 Ok(l) => l,
                 Err(e) => {
-                    let message = match &e.kind {
-                        LowerErrorKind::Forbidden { name, reason: None } => format!(
-                            "{}: {}",
-                            e.kind,
-                            syscall_number(name).map_or("the gateway never runs it", |nr| {
-                                help::forbidden_reason(nr, name)
-                            })
-                        ),
-                        kind => kind.to_string(),
-                    };
+                    // A forbidden call's message carries the table's reason.
+                    let message = e.kind.to_string();
                     sink.diagnostic(Diagnostic::new(Severity::Input, Some(e.col), message));
                     return None;
                 }
@@ -1066,7 +1058,7 @@ mod tests {
         );
         assert_eq!(
             c.diags[2].message,
-            "exit_group is refused by the gateway: would end the process that runs the gateway"
+            "exit_group is refused by the gateway: would end the whole process, the submitter with it"
         );
     }
 
