@@ -7,15 +7,12 @@
 //! not report a number for a broken run.
 
 use std::collections::HashMap;
-use std::future::{Future, poll_fn};
 use std::os::fd::RawFd;
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::OnceLock;
-use std::task::Poll;
 use std::time::Duration;
 
-use sysgate::{Batch, Flags, Gateway, Submitted, block_on, ops, raw};
+use sysgate::{Batch, Flags, Gateway, OpSet, RawArg, Submitted, Timespec, ops, raw};
 use sysgate_proto::{Op, Submission, SyscallOp, decode, encode_into};
 use sysgate_ring::{Consumer, Producer, Region, RegionSizes};
 
@@ -42,12 +39,6 @@ pub enum StreamOp {
         /// How long.
         nanos: u32,
     },
-}
-
-/// A stream op in flight.
-enum InFlight {
-    Getppid(Submitted<sysgate::Syscall>),
-    Sleep(Submitted<ops::Nanosleep>),
 }
 
 impl Gate {
@@ -114,10 +105,10 @@ impl Gate {
     }
 
     /// Runs `total` operations, `op(i)` for i in 0..total, keeping
-    /// `inflight` submitted and not yet completed: submits until `inflight`
-    /// are outstanding (what cannot block has run by then), waits until at
-    /// least one completes, collects all that have. `punt` sets ASYNC on
-    /// every submission. Returns the operations completed.
+    /// `inflight` submitted and not yet completed in an [`OpSet`]: submits
+    /// until `inflight` are outstanding (what cannot block has run by then),
+    /// then takes the next completion (sleeping until there is one). `punt`
+    /// sets ASYNC on every submission. Returns the operations completed.
     pub fn run_stream(
         &mut self,
         total: u64,
@@ -126,43 +117,26 @@ impl Gate {
         mut op: impl FnMut(u64) -> StreamOp,
     ) -> u64 {
         let flags = if punt { Flags::ASYNC } else { Flags::NONE };
+        let mut set = OpSet::new(&self.gw);
         let (mut submitted, mut completed) = (0u64, 0u64);
-        let mut outstanding: Vec<InFlight> = Vec::with_capacity(inflight as usize);
         while completed < total {
-            while outstanding.len() < inflight as usize && submitted < total {
-                outstanding.push(match op(submitted) {
-                    StreamOp::Getppid => InFlight::Getppid(
-                        self.gw
-                            .submit_with(raw(libc::SYS_getppid as u32, []), flags),
-                    ),
-                    StreamOp::Sleep { nanos } => InFlight::Sleep(self.gw.submit_with(
-                        ops::Nanosleep::new(Duration::from_nanos(nanos.into())),
-                        flags,
-                    )),
-                });
+            while set.len() < inflight as usize && submitted < total {
+                let call = match op(submitted) {
+                    StreamOp::Getppid => raw(libc::SYS_getppid as u32, []),
+                    StreamOp::Sleep { nanos } => {
+                        let ts = Timespec::from(Duration::from_nanos(nanos.into()));
+                        raw(
+                            libc::SYS_nanosleep as u32,
+                            [RawArg::In(ts.to_bytes().to_vec()), RawArg::Imm(0)],
+                        )
+                    }
+                };
+                set.push_with(call, flags).expect("submitting a stream op");
                 submitted += 1;
             }
-            // Sleeps until at least one is done; drops the done ones.
-            completed += block_on(poll_fn(|cx| {
-                let before = outstanding.len();
-                outstanding.retain_mut(|f| {
-                    let ready = match f {
-                        InFlight::Getppid(f) => Pin::new(f).poll(cx).map(|r| r.map(drop)),
-                        InFlight::Sleep(f) => Pin::new(f).poll(cx),
-                    };
-                    match ready {
-                        Poll::Ready(r) => {
-                            r.expect("stream op");
-                            false
-                        }
-                        Poll::Pending => true,
-                    }
-                });
-                match before - outstanding.len() {
-                    0 => Poll::Pending,
-                    n => Poll::Ready(n as u64),
-                }
-            }));
+            let (_, out) = set.wait_next().expect("an op in flight");
+            out.expect("stream op");
+            completed += 1;
         }
         completed
     }

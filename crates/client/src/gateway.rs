@@ -237,6 +237,29 @@ enum SlotState {
     Done(Completion<'static>),
     /// Its future was dropped; the completion is cleaned up and discarded.
     Abandoned(Abandon),
+    /// In flight for an [`crate::OpSet`]: the completion goes to the set.
+    Grouped(Arc<Group>),
+}
+
+/// Where the completions of an [`crate::OpSet`]'s requests go, in the
+/// order they complete. Locked after the state lock, never before.
+#[derive(Default)]
+pub(crate) struct Group {
+    inner: Mutex<GroupInner>,
+}
+
+#[derive(Default)]
+pub(crate) struct GroupInner {
+    pub(crate) done: std::collections::VecDeque<Completion<'static>>,
+    waker: Option<Waker>,
+    /// Counted in `State::waiting`: the set's task sleeps.
+    asleep: bool,
+}
+
+impl Group {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, GroupInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// A request in flight: its slot.
@@ -246,6 +269,10 @@ pub(crate) struct Ticket(u64);
 impl Ticket {
     pub(crate) fn user_data(self) -> u64 {
         self.0
+    }
+
+    pub(crate) fn from_user_data(user_data: u64) -> Ticket {
+        Ticket(user_data)
     }
 
     fn index(self) -> usize {
@@ -343,6 +370,15 @@ impl State {
             SlotState::Abandoned(abandon) => {
                 clean_up(abandon, &c);
                 self.free.push(t.index() as u32);
+            }
+            SlotState::Grouped(group) => {
+                self.free.push(t.index() as u32);
+                let mut g = group.lock();
+                g.done.push_back(c);
+                if std::mem::take(&mut g.asleep) {
+                    self.waiting -= 1;
+                }
+                wake.extend(g.waker.take());
             }
             other => {
                 // A second completion for one request: the executor promises
@@ -609,6 +645,10 @@ impl Gateway {
             return;
         };
         match std::mem::replace(&mut slot.state, SlotState::Abandoned(abandon)) {
+            SlotState::Grouped(_) => {
+                drop(state);
+                self.cancel(ticket);
+            }
             SlotState::InFlight { asleep, .. } => {
                 // Nobody waits for it any more; the driver need not either
                 // (whoever reaps next cleans it up).
@@ -616,15 +656,7 @@ impl Gateway {
                     state.waiting -= 1;
                 }
                 drop(state);
-                let cancel = Submission::new(
-                    IGNORED,
-                    Op::Cancel {
-                        target: CancelTarget::UserData(ticket.0),
-                    },
-                );
-                // If the cancel cannot be sent the request still completes
-                // on its own (or when the gateway is dropped).
-                let _ = self.inner.send(std::slice::from_ref(&cancel));
+                self.cancel(ticket);
             }
             SlotState::Done(c) => {
                 clean_up(abandon, &c);
@@ -632,6 +664,114 @@ impl Gateway {
                 state.free.push(ticket.index() as u32);
             }
             other => state.slots[ticket.index()].state = other,
+        }
+    }
+}
+
+impl Gateway {
+    /// Sends a cancel for `ticket` whose completion nobody reads. If it
+    /// cannot be sent the request still completes on its own (or when the
+    /// gateway is dropped).
+    fn cancel(&self, ticket: Ticket) {
+        let cancel = Submission::new(
+            IGNORED,
+            Op::Cancel {
+                target: CancelTarget::UserData(ticket.0),
+            },
+        );
+        let _ = self.inner.send(std::slice::from_ref(&cancel));
+    }
+
+    /// Submits `op` for `group`: its completion will be pushed there.
+    pub(crate) fn submit_grouped<O: Operation>(
+        &self,
+        op: &O,
+        flags: Flags,
+        group: &Arc<Group>,
+    ) -> Result<Ticket, Error> {
+        let ticket = {
+            let mut state = self.inner.core.lock();
+            let t = state.alloc();
+            state.slots[t.index()].state = SlotState::Grouped(Arc::clone(group));
+            t
+        };
+        let sent = op.request().and_then(|req| {
+            let mut sub = Submission::new(ticket.0, req).with_flags(flags.wire());
+            resolve_links(&mut sub, 0, 0)?;
+            self.inner.send(std::slice::from_ref(&sub))
+        });
+        match sent {
+            Ok(()) => Ok(ticket),
+            Err(e) => {
+                self.inner.core.lock().release(ticket);
+                Err(e)
+            }
+        }
+    }
+
+    /// Takes the group's next completion; if there is none yet, registers
+    /// `waker` and has the driver deliver (`announce`) or leaves the
+    /// waiting to the caller.
+    pub(crate) fn poll_group(
+        &self,
+        group: &Group,
+        waker: &Waker,
+        announce: bool,
+    ) -> Poll<Completion<'static>> {
+        if let Some(c) = group.lock().done.pop_front() {
+            return Poll::Ready(c);
+        }
+        let mut wake = Vec::new();
+        let mut state = self.inner.core.lock();
+        let _ = state.reap(&mut wake);
+        let mut g = group.lock();
+        let result = match g.done.pop_front() {
+            Some(c) => Poll::Ready(c),
+            None => {
+                if !g.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                    g.waker = Some(waker.clone());
+                }
+                let first = announce && !std::mem::replace(&mut g.asleep, true);
+                if first {
+                    if state.waiting == 0 {
+                        self.inner.core.driver_wake.notify_one();
+                    }
+                    state.waiting += 1;
+                }
+                Poll::Pending
+            }
+        };
+        let started = announce && result.is_pending();
+        drop(g);
+        drop(state);
+        wake.into_iter().for_each(Waker::wake);
+        if started {
+            self.inner.start_driver();
+        }
+        result
+    }
+
+    /// Blocks until the group has a completion (see `wait_tickets`).
+    pub(crate) fn wait_group(&self, group: &Group) -> Completion<'static> {
+        let waker = crate::thread_waker();
+        loop {
+            if let Poll::Ready(c) = self.poll_group(group, &waker, false) {
+                return c;
+            }
+            let token = self.inner.core.lock().token.take();
+            match token {
+                Some(mut waiter) => {
+                    waiter.wait(1, None);
+                    self.inner.core.reap_and_wake();
+                    self.inner.core.put_token(waiter);
+                }
+                None => {
+                    if let Poll::Ready(c) = self.poll_group(group, &waker, true) {
+                        return c;
+                    }
+                    std::thread::park();
+                }
+            }
         }
     }
 }

@@ -54,6 +54,7 @@ mod error;
 mod gateway;
 mod op;
 pub mod ops;
+mod set;
 mod types;
 
 use std::future::Future;
@@ -68,6 +69,7 @@ pub use op::{
     Abandon, Fd, Flags, Handle, Operation, Outcome, RawArg, RawOutput, Request, Syscall, check,
     raw, raw_ptr,
 };
+pub use set::OpSet;
 pub use sysgate_exec::ExecStats;
 pub use types::{DirEntries, DirEntry, SockAddr, Stat, Statx, Timespec};
 

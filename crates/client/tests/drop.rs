@@ -37,6 +37,20 @@ fn dropping_futures_and_gateways_mid_flight() {
             keep.push(gw.submit(ops::Recv::new(&a, Vec::with_capacity(64), 0)));
             reads.push(gw.submit(ops::Read::new(&r, Vec::with_capacity(64))));
         }
+        // An op set with opens (completed, never taken) and parked reads.
+        let mut set = sysgate::OpSet::new(&gw);
+        for i in 0..10 {
+            set.push(ops::OpenAt::new(
+                Fd::CWD,
+                dir.join(&i.to_string()),
+                libc::O_RDONLY,
+            ))
+            .unwrap();
+        }
+        let mut parked_reads = sysgate::OpSet::new(&gw);
+        parked_reads
+            .push(ops::Read::new(&r, Vec::with_capacity(8)))
+            .unwrap();
         let sleeps: Vec<_> = (0..4)
             .map(|_| gw.submit(ops::Nanosleep::new(Duration::from_secs(30))))
             .collect();
@@ -44,7 +58,9 @@ fn dropping_futures_and_gateways_mid_flight() {
         keep.truncate(round * 2);
         reads.truncate(round);
         drop(opens);
+        drop(set);
         drop(gw);
+        drop(parked_reads);
         drop(sleeps);
         drop(keep);
         drop(reads);

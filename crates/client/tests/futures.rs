@@ -151,3 +151,66 @@ fn futures_on_tokio_current_thread_and_block_on() {
     assert_eq!((n.unwrap(), buf.as_slice()), (2, &b"ok"[..]));
     writer.join().unwrap();
 }
+
+/// An `OpSet` yields outputs in completion order, async and blocking, and
+/// keeps a stream going with a fixed number in flight.
+#[test]
+fn op_sets_yield_in_completion_order() {
+    let gw = Gateway::new().unwrap();
+    let pipes: Vec<_> = (0..8).map(|_| pipe()).collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let order = rt.block_on(async {
+        let mut set = sysgate::OpSet::new(&gw);
+        for (r, _) in &pipes {
+            set.push(ops::Read::new(r, Vec::with_capacity(8))).unwrap();
+        }
+        // Fed backwards from another thread.
+        let writers: Vec<_> = pipes.iter().map(|(_, w)| w.as_raw_fd()).collect();
+        let feeder = std::thread::spawn(move || {
+            for &w in writers.iter().rev() {
+                std::thread::sleep(Duration::from_millis(2));
+                // SAFETY: a one-byte write to a pipe this test owns.
+                assert_eq!(unsafe { libc::write(w, b"x".as_ptr().cast(), 1) }, 1);
+            }
+        });
+        let mut order = Vec::new();
+        while let Some((key, (n, _))) = set.next().await {
+            assert_eq!(n.unwrap(), 1);
+            order.push(key);
+        }
+        feeder.join().unwrap();
+        order
+    });
+    assert_eq!(order, (0..8).rev().collect::<Vec<_>>());
+
+    // A stream: 200 short sleeps and getppids, 16 in flight, blocking.
+    let mut set = sysgate::OpSet::new(&gw);
+    let (mut pushed, mut done) = (0, 0);
+    while done < 200 {
+        while set.len() < 16 && pushed < 200 {
+            let op = if pushed % 10 == 9 {
+                sysgate::raw(
+                    libc::SYS_nanosleep as u32,
+                    [
+                        sysgate::RawArg::In(
+                            sysgate::Timespec::from(Duration::from_micros(100))
+                                .to_bytes()
+                                .to_vec(),
+                        ),
+                        sysgate::RawArg::Imm(0),
+                    ],
+                )
+            } else {
+                sysgate::raw(libc::SYS_getppid as u32, [])
+            };
+            set.push(op).unwrap();
+            pushed += 1;
+        }
+        let (_, out) = set.wait_next().unwrap();
+        out.unwrap();
+        done += 1;
+    }
+    assert!(set.is_empty() && set.wait_next().is_none());
+}
