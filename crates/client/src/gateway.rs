@@ -313,6 +313,16 @@ impl State {
         Ticket(u64::from(slot.generation) << 32 | index as u64)
     }
 
+    /// Counts `n` more sleepers the driver delivers for; wakes it (it may
+    /// be asleep with nothing to do) when they are the first. The caller
+    /// then makes sure the driver runs (`Inner::start_driver`).
+    fn announce(&mut self, n: usize, driver_wake: &Condvar) {
+        if n > 0 && self.waiting == 0 {
+            driver_wake.notify_one();
+        }
+        self.waiting += n;
+    }
+
     fn slot(&mut self, t: Ticket) -> Option<&mut Slot> {
         self.slots
             .get_mut(t.index())
@@ -426,9 +436,7 @@ impl Core {
         let _ = self.lock().reap(&mut wake);
         wake.into_iter().for_each(Waker::wake);
     }
-}
 
-impl Core {
     /// Gives the waiter back and tells the driver, which may want it.
     fn put_token(&self, waiter: CompletionWaiter) {
         self.lock().token = Some(waiter);
@@ -473,15 +481,7 @@ impl Gateway {
     /// [`Flags::NOWAIT`]).
     pub fn submit_with<O: Operation>(&self, op: O, flags: Flags) -> Submitted<O> {
         let ticket = self.inner.core.lock().alloc();
-        let sent = op.request().and_then(|req| {
-            let mut sub = Submission::new(ticket.0, req).with_flags(flags.wire());
-            resolve_links(&mut sub, 0, 0)?;
-            self.inner.send(std::slice::from_ref(&sub))
-        });
-        let error = sent.err();
-        if error.is_some() {
-            self.inner.core.lock().release(ticket);
-        }
+        let error = self.send_one(ticket, &op, flags).err();
         Submitted {
             gw: self.clone(),
             ticket,
@@ -583,12 +583,7 @@ impl Gateway {
                 _ => missing = true,
             }
         }
-        if announce > 0 {
-            if state.waiting == 0 {
-                self.inner.core.driver_wake.notify_one();
-            }
-            state.waiting += announce;
-        }
+        state.announce(announce, &self.inner.core.driver_wake);
         drop(state);
         wake.into_iter().for_each(Waker::wake);
         if announce > 0 {
@@ -601,22 +596,25 @@ impl Gateway {
         }
     }
 
-    /// Blocks until every ticket is done. While nobody else waits in the
-    /// executor this thread does, and is woken straight by the completion
-    /// (or the readiness) it waits for; otherwise it sleeps until the one
-    /// who waits there delivers its completion.
+    /// Blocks until every ticket is done (see [`Gateway::block_until`]).
     pub(crate) fn wait_tickets(
         &self,
         tickets: &[Ticket],
         done: &mut [Option<Completion<'static>>],
     ) {
+        self.block_until(|waker, announce| self.poll_tickets_as(tickets, done, waker, announce));
+    }
+
+    /// Blocks until `poll(waker, announce)` is ready. While nobody else
+    /// waits in the executor this thread does (polling without
+    /// `announce`), and is woken straight by the completion (or the
+    /// readiness) it waits for; otherwise it announces itself and sleeps
+    /// until whoever waits there delivers its completion.
+    fn block_until<T>(&self, mut poll: impl FnMut(&Waker, bool) -> Poll<T>) -> T {
         let waker = crate::thread_waker();
         loop {
-            if self
-                .poll_tickets_as(tickets, done, &waker, false)
-                .is_ready()
-            {
-                return;
+            if let Poll::Ready(v) = poll(&waker, false) {
+                return v;
             }
             let token = self.inner.core.lock().token.take();
             match token {
@@ -628,8 +626,8 @@ impl Gateway {
                     self.inner.core.put_token(waiter);
                 }
                 None => {
-                    if self.poll_tickets(tickets, done, &waker).is_ready() {
-                        return;
+                    if let Poll::Ready(v) = poll(&waker, true) {
+                        return v;
                     }
                     std::thread::park();
                 }
@@ -666,9 +664,7 @@ impl Gateway {
             other => state.slots[ticket.index()].state = other,
         }
     }
-}
 
-impl Gateway {
     /// Sends a cancel for `ticket` whose completion nobody reads. If it
     /// cannot be sent the request still completes on its own (or when the
     /// gateway is dropped).
@@ -695,18 +691,21 @@ impl Gateway {
             state.slots[t.index()].state = SlotState::Grouped(Arc::clone(group));
             t
         };
+        self.send_one(ticket, op, flags).map(|()| ticket)
+    }
+
+    /// Submits `op` alone under `ticket`; on an error nothing was
+    /// submitted and the ticket is released.
+    fn send_one<O: Operation>(&self, ticket: Ticket, op: &O, flags: Flags) -> Result<(), Error> {
         let sent = op.request().and_then(|req| {
             let mut sub = Submission::new(ticket.0, req).with_flags(flags.wire());
             resolve_links(&mut sub, 0, 0)?;
             self.inner.send(std::slice::from_ref(&sub))
         });
-        match sent {
-            Ok(()) => Ok(ticket),
-            Err(e) => {
-                self.inner.core.lock().release(ticket);
-                Err(e)
-            }
+        if sent.is_err() {
+            self.inner.core.lock().release(ticket);
         }
+        sent
     }
 
     /// Takes the group's next completion; if there is none yet, registers
@@ -732,12 +731,7 @@ impl Gateway {
                     g.waker = Some(waker.clone());
                 }
                 let first = announce && !std::mem::replace(&mut g.asleep, true);
-                if first {
-                    if state.waiting == 0 {
-                        self.inner.core.driver_wake.notify_one();
-                    }
-                    state.waiting += 1;
-                }
+                state.announce(usize::from(first), &self.inner.core.driver_wake);
                 Poll::Pending
             }
         };
@@ -751,28 +745,9 @@ impl Gateway {
         result
     }
 
-    /// Blocks until the group has a completion (see `wait_tickets`).
+    /// Blocks until the group has a completion (see [`Gateway::block_until`]).
     pub(crate) fn wait_group(&self, group: &Group) -> Completion<'static> {
-        let waker = crate::thread_waker();
-        loop {
-            if let Poll::Ready(c) = self.poll_group(group, &waker, false) {
-                return c;
-            }
-            let token = self.inner.core.lock().token.take();
-            match token {
-                Some(mut waiter) => {
-                    waiter.wait(1, None);
-                    self.inner.core.reap_and_wake();
-                    self.inner.core.put_token(waiter);
-                }
-                None => {
-                    if let Poll::Ready(c) = self.poll_group(group, &waker, true) {
-                        return c;
-                    }
-                    std::thread::park();
-                }
-            }
-        }
+        self.block_until(|waker, announce| self.poll_group(group, waker, announce))
     }
 }
 
