@@ -30,17 +30,19 @@ impl FdKind {
     }
 }
 
-/// `fstat(fd)` reduced to an [`FdKind`]; `None` if the fd is not open.
-pub(crate) fn fd_kind(fd: i32) -> Option<FdKind> {
+/// `fstat(fd)`; `None` if the fd is not open.
+fn fstat(fd: i32) -> Option<libc::stat> {
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: fstat writes one `struct stat` into the buffer we own; we read
     // it only when the call succeeded.
     let rc = unsafe { libc::fstat(fd, st.as_mut_ptr()) };
-    if rc != 0 {
-        return None;
-    }
     // SAFETY: fstat returned 0, so it initialised `st`.
-    let st = unsafe { st.assume_init() };
+    (rc == 0).then(|| unsafe { st.assume_init() })
+}
+
+/// `fstat(fd)` reduced to an [`FdKind`]; `None` if the fd is not open.
+pub(crate) fn fd_kind(fd: i32) -> Option<FdKind> {
+    let st = fstat(fd)?;
     Some(match st.st_mode & libc::S_IFMT {
         libc::S_IFREG => FdKind::Regular(FileKey {
             dev: st.st_dev,
@@ -60,14 +62,9 @@ pub(crate) fn fd_kind(fd: i32) -> Option<FdKind> {
 /// file position). `false` means the rest was just not in the page cache.
 /// Anything that is not a regular file counts as ended.
 pub(crate) fn read_reached_eof(fd: i32, pos: Option<u64>) -> bool {
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: fstat writes one `struct stat` into the buffer we own; we read
-    // it only when the call succeeded.
-    if unsafe { libc::fstat(fd, st.as_mut_ptr()) } != 0 {
+    let Some(st) = fstat(fd) else {
         return true;
-    }
-    // SAFETY: fstat returned 0, so it initialised `st`.
-    let st = unsafe { st.assume_init() };
+    };
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
         return true;
     }
