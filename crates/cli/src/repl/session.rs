@@ -291,37 +291,16 @@ impl Session {
                 "not a call: nothing to run",
             )),
             Line::Command(command) => return self.command(command, sink),
-            Line::Background(inner) => match *inner {
-                Line::Call(cl) => {
-                    let step = vec![(None, cl.call)];
-                    self.background(step, Shape::Single, cl.outcome, line, sink)?;
-                }
-                Line::Assign { var, line: cl } => {
-                    let step = vec![(Some(var), cl.call)];
-                    self.background(step, Shape::Single, cl.outcome, line, sink)?;
-                }
-                Line::Batch(steps) => {
-                    self.background(steps_of(steps), Shape::Batch, None, line, sink)?;
-                }
-                Line::Chain(steps) => {
-                    self.background(steps_of(steps), Shape::Chain, None, line, sink)?;
-                }
+            Line::Background(inner) => {
                 // The parser puts `&` after statements only.
-                _ => {}
-            },
-            Line::Call(cl) => {
-                let step = vec![(None, cl.call)];
-                self.foreground(step, Shape::Single, cl.outcome, line, sink)?;
+                if let Some((steps, shape, traced)) = statement(*inner) {
+                    self.background(steps, shape, traced, line, sink)?;
+                }
             }
-            Line::Assign { var, line: cl } => {
-                let step = vec![(Some(var), cl.call)];
-                self.foreground(step, Shape::Single, cl.outcome, line, sink)?;
-            }
-            Line::Batch(steps) => {
-                self.foreground(steps_of(steps), Shape::Batch, None, line, sink)?;
-            }
-            Line::Chain(steps) => {
-                self.foreground(steps_of(steps), Shape::Chain, None, line, sink)?;
+            statement_line => {
+                if let Some((steps, shape, traced)) = statement(statement_line) {
+                    self.foreground(steps, shape, traced, line, sink)?;
+                }
             }
         }
         Ok(Flow::Continue)
@@ -332,7 +311,7 @@ impl Session {
     /// the line is submitted.
     fn prepare(
         &self,
-        steps: Vec<(Option<String>, crate::strace::Call)>,
+        steps: Calls,
         shape: Shape,
         traced: Option<crate::strace::Outcome>,
         line: usize,
@@ -397,7 +376,7 @@ impl Session {
     /// Submits the calls of a line and prints each result in order.
     fn foreground(
         &mut self,
-        steps: Vec<(Option<String>, crate::strace::Call)>,
+        steps: Calls,
         shape: Shape,
         traced: Option<crate::strace::Outcome>,
         line: usize,
@@ -425,7 +404,7 @@ impl Session {
     /// `$_`.
     fn background(
         &mut self,
-        steps: Vec<(Option<String>, crate::strace::Call)>,
+        steps: Calls,
         shape: Shape,
         traced: Option<crate::strace::Outcome>,
         line: usize,
@@ -812,8 +791,23 @@ impl Session {
     }
 }
 
-fn steps_of(steps: Vec<Step>) -> Vec<(Option<String>, crate::strace::Call)> {
+/// The calls of a line, each with the variable its result is bound to.
+type Calls = Vec<(Option<String>, crate::strace::Call)>;
+
+fn steps_of(steps: Vec<Step>) -> Calls {
     steps.into_iter().map(|s| (s.var, s.call)).collect()
+}
+
+/// The calls a statement line submits, their shape, and the traced result
+/// of a pasted strace line; `None` for lines that submit nothing.
+fn statement(line: Line) -> Option<(Calls, Shape, Option<crate::strace::Outcome>)> {
+    Some(match line {
+        Line::Call(cl) => (vec![(None, cl.call)], Shape::Single, cl.outcome),
+        Line::Assign { var, line: cl } => (vec![(Some(var), cl.call)], Shape::Single, cl.outcome),
+        Line::Batch(steps) => (steps_of(steps), Shape::Batch, None),
+        Line::Chain(steps) => (steps_of(steps), Shape::Chain, None),
+        _ => return None,
+    })
 }
 
 /// A batch of the prepared calls: independent (`{ a; b }`) or linked
