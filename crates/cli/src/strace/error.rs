@@ -222,6 +222,17 @@ impl LowerError {
     pub fn new(col: usize, kind: LowerErrorKind) -> Self {
         LowerError { col, kind }
     }
+
+    /// Argument `arg`, written as `e`, is not the `what` it must be.
+    pub(crate) fn expected(e: &super::ast::Expr, arg: &str, what: &'static str) -> Self {
+        LowerError::new(
+            e.col,
+            LowerErrorKind::Expected {
+                arg: arg.to_owned(),
+                what,
+            },
+        )
+    }
 }
 
 /// The kinds of [`LowerError`].

@@ -209,16 +209,6 @@ fn plain(word: Arg) -> ArgPlan {
     }
 }
 
-fn expected(e: &Expr, arg: &str, what: &'static str) -> LowerError {
-    LowerError::new(
-        e.col,
-        LowerErrorKind::Expected {
-            arg: arg.to_owned(),
-            what,
-        },
-    )
-}
-
 /// `lower(call, ctx)` — the request for `call`, and its plan.
 ///
 /// # Errors
@@ -436,13 +426,13 @@ fn socklen(ev: &Eval<'_>, call: &Call, j: usize) -> Result<u64, LowerError> {
         Value::Array(elems) if elems.len() == 1 => ev.int(&elems[0], None, "socklen"),
         Value::Changed { before, .. } => match &before.value {
             Value::Array(elems) if elems.len() == 1 => ev.int(&elems[0], None, "socklen"),
-            _ => Err(expected(
+            _ => Err(LowerError::expected(
                 inner,
                 "socklen",
                 "a length in brackets, like [16]",
             )),
         },
-        _ => Err(expected(
+        _ => Err(LowerError::expected(
             inner,
             "socklen",
             "a length in brackets, like [16]",
@@ -456,7 +446,7 @@ fn input_bytes(ev: &Eval<'_>, e: &Expr, arg: &str) -> Result<(Vec<u8>, bool), Lo
     match &e.value {
         Value::Str { bytes, truncated } => Ok((bytes.clone(), *truncated)),
         Value::Array(_) => Ok((encode_array(ev, StructKind::Int, e, arg)?, false)),
-        _ => Err(expected(e, arg, "the bytes to pass (a string)")),
+        _ => Err(LowerError::expected(e, arg, "the bytes to pass (a string)")),
     }
 }
 
@@ -511,7 +501,7 @@ fn lower_arg(
     match spec.kind {
         ArgKind::Path | ArgKind::Str => {
             let Value::Str { bytes, truncated } = &inner.value else {
-                return Err(expected(inner, spec.name, "a string"));
+                return Err(LowerError::expected(inner, spec.name, "a string"));
             };
             if *truncated {
                 return Err(LowerError::new(col, LowerErrorKind::Truncated));
@@ -615,7 +605,7 @@ const SOCKADDR_STORAGE: u64 = 128;
 /// one relocation per non-NULL base.
 fn iovec(ev: &Eval<'_>, b: &mut Builder, e: &Expr, out: bool) -> Result<IovecPlan, LowerError> {
     let Value::Array(elems) = &e.value else {
-        return Err(expected(
+        return Err(LowerError::expected(
             e,
             "iov",
             "an iovec array [{iov_base=..., iov_len=N}, ...]",
@@ -628,7 +618,7 @@ fn iovec(ev: &Eval<'_>, b: &mut Builder, e: &Expr, out: bool) -> Result<IovecPla
             return Err(LowerError::new(el.col, LowerErrorKind::Truncated));
         }
         let Value::Struct(fields) = &el.value else {
-            return Err(expected(el, "iov", "{iov_base=..., iov_len=N}"));
+            return Err(LowerError::expected(el, "iov", "{iov_base=..., iov_len=N}"));
         };
         let mut base = None;
         let mut len = None;
@@ -645,7 +635,13 @@ fn iovec(ev: &Eval<'_>, b: &mut Builder, e: &Expr, out: bool) -> Result<IovecPla
                         },
                     ));
                 }
-                None => return Err(expected(&f.value, "iov", "named fields (field=value)")),
+                None => {
+                    return Err(LowerError::expected(
+                        &f.value,
+                        "iov",
+                        "named fields (field=value)",
+                    ));
+                }
             }
         }
         let base = base.map(Expr::unannotated);
@@ -705,7 +701,7 @@ fn msghdr(ev: &Eval<'_>, b: &mut Builder, e: &Expr, recv: bool) -> Result<ArgPla
         "msg_flags",
     ];
     let Value::Struct(fields) = &e.value else {
-        return Err(expected(e, WHAT, "a struct {field=value, ...}"));
+        return Err(LowerError::expected(e, WHAT, "a struct {field=value, ...}"));
     };
     let get = |name: &str| fields.iter().find(|f| f.name.as_deref() == Some(name));
     for f in fields {
@@ -720,7 +716,11 @@ fn msghdr(ev: &Eval<'_>, b: &mut Builder, e: &Expr, recv: bool) -> Result<ArgPla
                 ));
             }
             None if f.value.value != Value::Ellipsis => {
-                return Err(expected(&f.value, WHAT, "named fields (field=value)"));
+                return Err(LowerError::expected(
+                    &f.value,
+                    WHAT,
+                    "named fields (field=value)",
+                ));
             }
             _ => {}
         }

@@ -108,22 +108,16 @@ impl<'e> Fields<'e> {
     }
 }
 
-fn expected(e: &Expr, arg: &str, what: &'static str) -> LowerError {
-    LowerError::new(
-        e.col,
-        LowerErrorKind::Expected {
-            arg: arg.to_owned(),
-            what,
-        },
-    )
-}
-
 /// `[N]` (or a bare `N`): the value a pointer to a scalar holds.
 fn pointed_int(ev: &Eval<'_>, e: &Expr, arg: &str) -> Result<u64, LowerError> {
     match &e.value {
         Value::Array(elems) => match elems.as_slice() {
             [x] => ev.int(x, None, arg),
-            _ => Err(expected(e, arg, "one value in brackets, like [16]")),
+            _ => Err(LowerError::expected(
+                e,
+                arg,
+                "one value in brackets, like [16]",
+            )),
         },
         Value::Changed { before, .. } => pointed_int(ev, before, arg),
         _ => ev.int(e, None, arg),
@@ -152,10 +146,10 @@ fn time_pair(ev: &Eval<'_>, e: &Expr, usec: bool) -> Result<[u8; 16], LowerError
 /// `[a, b]` of two time values.
 fn time_pairs(ev: &Eval<'_>, e: &Expr, usec: bool) -> Result<Vec<u8>, LowerError> {
     let Value::Array(elems) = &e.value else {
-        return Err(expected(e, "times", "two times in brackets"));
+        return Err(LowerError::expected(e, "times", "two times in brackets"));
     };
     let [a, b] = elems.as_slice() else {
-        return Err(expected(e, "times", "two times in brackets"));
+        return Err(LowerError::expected(e, "times", "two times in brackets"));
     };
     let mut out = time_pair(ev, a, usec)?.to_vec();
     out.extend_from_slice(&time_pair(ev, b, usec)?);
@@ -212,7 +206,11 @@ pub(crate) fn sigset(ev: &Eval<'_>, e: &Expr) -> Result<u64, LowerError> {
             }
             Ok(mask)
         }
-        _ => Err(expected(e, "sigset_t", "a signal set like [INT TERM]")),
+        _ => Err(LowerError::expected(
+            e,
+            "sigset_t",
+            "a signal set like [INT TERM]",
+        )),
     }
 }
 
@@ -371,7 +369,7 @@ pub(crate) fn encode_array(
     arg: &str,
 ) -> Result<Vec<u8>, LowerError> {
     let Value::Array(elems) = &e.value else {
-        return Err(expected(e, arg, "an array [...]"));
+        return Err(LowerError::expected(e, arg, "an array [...]"));
     };
     let mut out = Vec::new();
     for el in elems {
@@ -421,8 +419,8 @@ fn address_text<'e>(e: &'e Expr, what: &str) -> Result<(&'e [u8], usize), LowerE
                 Value::Str { bytes, .. } => Some((bytes.as_slice(), a.col)),
                 _ => None,
             })
-            .ok_or_else(|| expected(e, what, "an address string")),
-        _ => Err(expected(
+            .ok_or_else(|| LowerError::expected(e, what, "an address string")),
+        _ => Err(LowerError::expected(
             e,
             what,
             "an address like inet_addr(\"127.0.0.1\")",
@@ -482,7 +480,7 @@ pub(crate) fn encode_sockaddr(ev: &Eval<'_>, e: &Expr) -> Result<Vec<u8>, LowerE
             let f = Fields::new(e, "struct sockaddr_un", &["sa_family", "sun_path"], false)?;
             if let Some(p) = f.get("sun_path") {
                 let Value::Str { bytes, truncated } = &p.value else {
-                    return Err(expected(p, "sun_path", "a string"));
+                    return Err(LowerError::expected(p, "sun_path", "a string"));
                 };
                 if *truncated {
                     return Err(LowerError::new(p.col, LowerErrorKind::Truncated));
@@ -583,7 +581,7 @@ pub(crate) fn encode_sockaddr(ev: &Eval<'_>, e: &Expr) -> Result<Vec<u8>, LowerE
             let f = Fields::new(e, WHAT, &["sa_family", "sa_data"], false)?;
             if let Some(d) = f.get("sa_data") {
                 let Value::Str { bytes, .. } = &d.value else {
-                    return Err(expected(d, "sa_data", "a string"));
+                    return Err(LowerError::expected(d, "sa_data", "a string"));
                 };
                 out.extend_from_slice(bytes);
             }
