@@ -47,13 +47,19 @@ fn buf(i: u16) -> Arg {
 
 /// `nr(args)` with `bufs` and no relocations.
 fn call<'a>(nr: i64, args: &[Arg], bufs: Vec<Buffer<'a>>) -> Op<'a> {
+    call_nested(nr, args, bufs, Vec::new())
+}
+
+/// `nr(args)` with `bufs` and the relocations that patch pointers into
+/// them (iovec arrays, msghdrs).
+fn call_nested<'a>(nr: i64, args: &[Arg], bufs: Vec<Buffer<'a>>, relocs: Vec<Reloc>) -> Op<'a> {
     let mut a = Args::new();
     args.iter().for_each(|&x| a.push(x));
     Op::Syscall(SyscallOp {
         nr: nr as u32,
         args: a,
         bufs,
-        relocs: Vec::new(),
+        relocs,
     })
 }
 
@@ -440,15 +446,12 @@ impl Operation for Readv {
         let (array, relocs) = iovecs(self.bufs.iter().map(Vec::capacity), 1);
         let mut bufs = vec![array];
         bufs.extend(self.bufs.iter().map(out_len));
-        let mut op = call(
+        Ok(call_nested(
             libc::SYS_readv,
             &[self.fd.arg(), buf(0), imm(self.bufs.len() as i64)],
             bufs,
-        );
-        if let Op::Syscall(s) = &mut op {
-            s.relocs = relocs;
-        }
-        Ok(op)
+            relocs,
+        ))
     }
     fn complete(self, o: Outcome) -> Self::Output {
         scatter(self.bufs, o, 0)
@@ -479,15 +482,12 @@ impl Operation for Writev {
         let (array, relocs) = iovecs(self.bufs.iter().map(Vec::len), 1);
         let mut bufs = vec![array];
         bufs.extend(self.bufs.iter().map(|b| Buffer::In(Bytes::borrowed(b))));
-        let mut op = call(
+        Ok(call_nested(
             libc::SYS_writev,
             &[self.fd.arg(), buf(0), imm(self.bufs.len() as i64)],
             bufs,
-        );
-        if let Op::Syscall(s) = &mut op {
-            s.relocs = relocs;
-        }
-        Ok(op)
+            relocs,
+        ))
     }
     fn complete(self, o: Outcome) -> Self::Output {
         (count(o), self.bufs)
@@ -1167,15 +1167,12 @@ impl Operation for RecvMsg {
         let (iov, relocs) = iovecs(self.bufs.iter().map(Vec::capacity), 1);
         let data = self.bufs.iter().map(out_len).collect();
         let (bufs, relocs) = msghdr(iov, relocs, self.bufs.len(), data);
-        let mut op = call(
+        Ok(call_nested(
             libc::SYS_recvmsg,
             &[self.fd.arg(), buf(0), imm(self.flags)],
             bufs,
-        );
-        if let Op::Syscall(s) = &mut op {
-            s.relocs = relocs;
-        }
-        Ok(op)
+            relocs,
+        ))
     }
     fn complete(self, o: Outcome) -> Self::Output {
         // Output 0 is the msghdr.
@@ -1217,15 +1214,12 @@ impl Operation for SendMsg {
         if let Buffer::InOut(h) = &bufs[0] {
             bufs[0] = Buffer::In(h.clone());
         }
-        let mut op = call(
+        Ok(call_nested(
             libc::SYS_sendmsg,
             &[self.fd.arg(), buf(0), imm(self.flags)],
             bufs,
-        );
-        if let Op::Syscall(s) = &mut op {
-            s.relocs = relocs;
-        }
-        Ok(op)
+            relocs,
+        ))
     }
     fn complete(self, o: Outcome) -> Self::Output {
         (count(o), self.bufs)
