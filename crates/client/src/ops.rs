@@ -10,7 +10,7 @@ use std::ffi::OsStr;
 use std::os::fd::{IntoRawFd, OwnedFd};
 use std::time::Duration;
 
-use sysgate_proto::{Arg, Args, Buffer, Bytes, CancelTarget, LinkedOutput, Op, Reloc, SyscallOp};
+use sysgate_proto::{Arg, Buffer, Bytes, CancelTarget, LinkedOutput, Op, Reloc, SyscallOp};
 
 use crate::error::{BufResult, Error, InvalidRequest};
 use crate::gateway::{RequestId, adopt_fd};
@@ -53,11 +53,9 @@ fn call<'a>(nr: i64, args: &[Arg], bufs: Vec<Buffer<'a>>) -> Op<'a> {
 /// `nr(args)` with `bufs` and the relocations that patch pointers into
 /// them (iovec arrays, msghdrs).
 fn call_nested<'a>(nr: i64, args: &[Arg], bufs: Vec<Buffer<'a>>, relocs: Vec<Reloc>) -> Op<'a> {
-    let mut a = Args::new();
-    args.iter().for_each(|&x| a.push(x));
     Op::Syscall(SyscallOp {
         nr: nr as u32,
-        args: a,
+        args: args.iter().copied().collect(),
         bufs,
         relocs,
     })
