@@ -507,6 +507,40 @@ struct Variant {
     syscalls: &'static str,
 }
 
+/// One row per variant (name column `width` wide, costs per `unit`),
+/// ratios against `series[base]`.
+fn write_table(
+    out: &mut String,
+    width: usize,
+    unit: &str,
+    variants: &[Variant],
+    series: &[Series],
+    base: usize,
+) {
+    let (cpu, sys) = (format!("cpu ns/{unit}"), format!("syscalls/{unit}"));
+    let (cw, sw) = (cpu.len().max(9), sys.len().max(11));
+    let _ = writeln!(
+        out,
+        "{:<width$} {:>10} {:>10} {:>10} {:>7} {:>8} {cpu:>cw$} {sys:>sw$}",
+        "variant", "median ns", "min ns", "max ns", "x/A", "cpu s"
+    );
+    let a = series[base].median();
+    for (v, s) in variants.iter().zip(series) {
+        let _ = writeln!(
+            out,
+            "{:<width$} {:>10.0} {:>10.0} {:>10.0} {:>7} {:>8.3} {:>cw$.0} {:>sw$}",
+            v.name,
+            s.median(),
+            s.min(),
+            s.max(),
+            fmt_ratio(s.median(), a),
+            s.cpu_ns as f64 / 1e9,
+            s.cpu_per_op(),
+            v.syscalls
+        );
+    }
+}
+
 fn scenario_ping_pong(
     cfg: &Config,
     ep: &mut Epoll,
@@ -579,26 +613,7 @@ fn scenario_ping_pong(
         out,
         "\n== ping_pong: one socketpair, peer thread echoes 1 byte ({trips} round trips per sample) =="
     );
-    let _ = writeln!(
-        out,
-        "{:<30} {:>10} {:>10} {:>10} {:>7} {:>8} {:>11} {:>13}",
-        "variant", "median ns", "min ns", "max ns", "x/A", "cpu s", "cpu ns/trip", "syscalls/trip"
-    );
-    let a = series[1].median();
-    for (v, s) in variants.iter().zip(&series) {
-        let _ = writeln!(
-            out,
-            "{:<30} {:>10.0} {:>10.0} {:>10.0} {:>7} {:>8.3} {:>11.0} {:>13}",
-            v.name,
-            s.median(),
-            s.min(),
-            s.max(),
-            fmt_ratio(s.median(), a),
-            s.cpu_ns as f64 / 1e9,
-            s.cpu_per_op(),
-            v.syscalls
-        );
-    }
+    write_table(out, 30, "trip", &variants, &series, 1);
     if variants.len() == 2 {
         let _ = writeln!(
             out,
@@ -1015,26 +1030,7 @@ fn scenario_arm_disarm(
         out,
         "\n== arm_disarm: arm then cancel, never ready ({ops} ops per sample) =="
     );
-    let _ = writeln!(
-        out,
-        "{:<36} {:>10} {:>10} {:>10} {:>7} {:>8} {:>9} {:>11}",
-        "variant", "median ns", "min ns", "max ns", "x/A", "cpu s", "cpu ns/op", "syscalls/op"
-    );
-    let a = series[0].median();
-    for (v, s) in variants.iter().zip(&series) {
-        let _ = writeln!(
-            out,
-            "{:<36} {:>10.0} {:>10.0} {:>10.0} {:>7} {:>8.3} {:>9.0} {:>11}",
-            v.name,
-            s.median(),
-            s.min(),
-            s.max(),
-            fmt_ratio(s.median(), a),
-            s.cpu_ns as f64 / 1e9,
-            s.cpu_per_op(),
-            v.syscalls
-        );
-    }
+    write_table(out, 36, "op", &variants, &series, 0);
     if variants.len() == 1 {
         let _ = writeln!(
             out,
