@@ -157,20 +157,7 @@ fn produce(tx: &mut Producer, salt: u64) {
     let mut seq = 0;
     let mut last_progress = Instant::now();
     while seq < FRAMES {
-        let mut staged = 0;
-        while staged < 32 && seq < FRAMES {
-            common::make_frame(salt, seq, SPREAD, &mut buf);
-            match tx.stage(buf.as_slice()) {
-                Ok(()) => {
-                    seq += 1;
-                    staged += 1;
-                }
-                Err(e) => {
-                    assert!(e.is_full(), "{e}");
-                    break;
-                }
-            }
-        }
+        let staged = common::stage_frames(tx, salt, SPREAD, &mut seq, FRAMES, 32, &mut buf);
         tx.publish().unwrap();
         if staged == 0 {
             assert!(last_progress.elapsed() < STALL, "consumer stalled at {seq}");

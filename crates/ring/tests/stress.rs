@@ -73,20 +73,7 @@ fn ten_million_frames_between_two_threads() {
     while seq < FRAMES {
         // Batches of 1..=16 staged frames, published once.
         let batch = 1 + (common::mix(seq ^ 0xb) % 16);
-        let mut staged = 0;
-        while staged < batch && seq < FRAMES {
-            common::make_frame(SALT, seq, SPREAD, &mut buf);
-            match tx.stage(buf.as_slice()) {
-                Ok(()) => {
-                    seq += 1;
-                    staged += 1;
-                }
-                Err(e) => {
-                    assert!(e.is_full(), "{e}");
-                    break;
-                }
-            }
-        }
+        let staged = common::stage_frames(&mut tx, SALT, SPREAD, &mut seq, FRAMES, batch, &mut buf);
         tx.publish().unwrap();
         if staged == 0 {
             spins += 1;

@@ -70,3 +70,32 @@ pub fn check_frame(salt: u64, expected: u64, spread: u64, frame: &[u8]) -> Resul
     }
     Ok(())
 }
+
+/// Stages frames `*seq..` (as [`make_frame`] builds them) until `batch`
+/// are staged, `total` is reached or the ring is full; returns how many it
+/// staged. The caller publishes.
+pub fn stage_frames(
+    tx: &mut sysgate_ring::Producer,
+    salt: u64,
+    spread: u64,
+    seq: &mut u64,
+    total: u64,
+    batch: u64,
+    buf: &mut Vec<u8>,
+) -> u64 {
+    let mut staged = 0;
+    while staged < batch && *seq < total {
+        make_frame(salt, *seq, spread, buf);
+        match tx.stage(buf.as_slice()) {
+            Ok(()) => {
+                *seq += 1;
+                staged += 1;
+            }
+            Err(e) => {
+                assert!(e.is_full(), "{e}");
+                break;
+            }
+        }
+    }
+    staged
+}
