@@ -6,12 +6,14 @@
 //! (its paths are a placeholder, `@DIR@`, substituted before the replay).
 //! Tests that need `strace` probe it first and print why they skip.
 
+mod common;
+
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use common::TempDir;
 use sysgate_cli::replay::{Live, ReplayOptions, Summary, read_log, replay, replay_with};
 
 /// A log of `sh -c 'cat; echo >>; ls -a; mkdir; mv; cat; rm -r'` on a
@@ -46,43 +48,12 @@ fn script_paths(dir: &str) -> Vec<String> {
     .collect()
 }
 
-/// A temporary directory, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "sysgate-replay-{}-{}-{name}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create scratch dir");
-        Scratch(path)
-    }
-
-    /// A scratch directory holding `in.txt` = `hello\n`, as [`script`]
-    /// expects.
-    fn with_input(name: &str) -> Scratch {
-        let s = Scratch::new(name);
-        std::fs::write(s.0.join("in.txt"), "hello\n").expect("write in.txt");
-        s
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn str(&self) -> &str {
-        self.0.to_str().expect("utf-8 temp dir")
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A temporary directory holding `in.txt` = `hello\n`, as [`script`]
+/// expects.
+fn with_input(name: &str) -> TempDir {
+    let s = TempDir::new(name);
+    std::fs::write(s.path().join("in.txt"), "hello\n").expect("write in.txt");
+    s
 }
 
 fn report(s: &Summary) -> String {
@@ -132,8 +103,8 @@ fn strace_works() -> Result<(), String> {
 /// with that directory replaced by `@DIR@`. `filtered`: only the calls on
 /// the script's paths (`-P`).
 fn capture(flags: &[&str], filtered: bool) -> String {
-    let dir = Scratch::with_input("capture");
-    let logs = Scratch::new("capture-log");
+    let dir = with_input("capture");
+    let logs = TempDir::new("capture-log");
     let log = logs.path().join("trace.log");
     let mut cmd = Command::new("strace");
     cmd.args(flags).arg("-o").arg(&log);
@@ -159,7 +130,7 @@ fn capture(flags: &[&str], filtered: bool) -> String {
 
 #[test]
 fn committed_trace_replays_with_no_differences() {
-    let dir = Scratch::with_input("committed");
+    let dir = with_input("committed");
     let log = COMMITTED.replace("@DIR@", dir.str());
     let s = replay(&log, &ReplayOptions::default()).expect("replay");
     println!("{}", report(&s));
@@ -188,7 +159,7 @@ fn a_fresh_strace_of_real_programs_replays_with_no_differences() {
     // Everything: the dynamic loader, locales, /etc/passwd, the shell's
     // PATH search — replayed on the machine that traced it.
     let log = capture(&["-f", "-tt", "-T", "-y"], false);
-    let dir = Scratch::with_input("fresh");
+    let dir = with_input("fresh");
     let s = replay(&log.replace("@DIR@", dir.str()), &ReplayOptions::default()).expect("replay");
     println!("{}", report(&s));
     assert_clean(&s, "fresh strace of the script");
@@ -216,7 +187,7 @@ fn every_strace_output_format_replays() {
     ];
     for flags in formats {
         let log = capture(flags, true);
-        let dir = Scratch::with_input("format");
+        let dir = with_input("format");
         let s =
             replay(&log.replace("@DIR@", dir.str()), &ReplayOptions::default()).expect("replay");
         assert_clean(&s, &format!("strace {flags:?}\n{log}"));
@@ -485,7 +456,7 @@ fn hand_written_logs_in_every_format_replay() {
         // Without pids the log is one process; with them, two with split
         // calls.
         let template = if f.pid.is_some() { MULTI } else { SINGLE };
-        let dir = Scratch::new("hand");
+        let dir = TempDir::new("hand");
         let log = render(template, f, dir.str());
         let s = replay(&log, &ReplayOptions::default()).expect("replay");
         assert_clean(&s, &format!("{f:?}\n{log}"));
@@ -512,7 +483,7 @@ fn hand_written_logs_in_every_format_replay() {
 
 #[test]
 fn stdio_of_the_trace_is_dev_null_and_ours_stays_open() {
-    let dir = Scratch::new("stdio");
+    let dir = TempDir::new("stdio");
     let log = format!(
         "read(0, \"\", 64) = 0
 write(1, \"to stdout\\n\", 10) = 10
@@ -578,7 +549,7 @@ close(4<pipe:[77]>) = 0
 
 #[test]
 fn differences_are_reported_with_line_and_both_results() {
-    let dir = Scratch::new("diff");
+    let dir = TempDir::new("diff");
     let log = format!(
         "openat(AT_FDCWD, \"{d}/missing\", O_RDONLY) = 3
 read(3, \"abc\", 3) = 3
@@ -621,7 +592,7 @@ getpid() = 4242
 
 #[test]
 fn truncated_and_garbage_logs_report_malformed_lines_without_panicking() {
-    let dir = Scratch::with_input("truncated");
+    let dir = with_input("truncated");
     let log = COMMITTED.replace("@DIR@", dir.str());
     // Cut in the middle of the `renameat2` line, as a log looks when
     // strace was killed mid-write.
@@ -678,7 +649,7 @@ fn truncated_and_garbage_logs_report_malformed_lines_without_panicking() {
 
     // Bytes that are not UTF-8 are read lossily, and that line only is
     // malformed.
-    let bytes_dir = Scratch::new("bytes");
+    let bytes_dir = TempDir::new("bytes");
     let path = bytes_dir.path().join("log");
     let mut file = std::fs::File::create(&path).expect("create log");
     file.write_all(b"getpid() = 1\n\xff\xfe\x80 read(\n getuid() = 0\n")
@@ -692,7 +663,7 @@ fn truncated_and_garbage_logs_report_malformed_lines_without_panicking() {
 
 #[test]
 fn a_dry_run_submits_nothing() {
-    let dir = Scratch::with_input("dry");
+    let dir = with_input("dry");
     let log = COMMITTED.replace("@DIR@", dir.str());
     let options = ReplayOptions {
         dry_run: true,
@@ -747,8 +718,8 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn the_binary_replays_the_committed_trace_strictly() {
-    let dir = Scratch::with_input("bin");
-    let logs = Scratch::new("bin-log");
+    let dir = with_input("bin");
+    let logs = TempDir::new("bin-log");
     let path = logs.path().join("trace.log");
     std::fs::write(&path, COMMITTED.replace("@DIR@", dir.str())).expect("write log");
     let Some(out) = sysgate_replay(&["--strict", path.to_str().expect("utf-8")], b"") else {
@@ -766,7 +737,7 @@ fn the_binary_replays_the_committed_trace_strictly() {
     assert_script_ran(dir.path());
 
     // The same log on stdin, with -v: one line per call.
-    let dir2 = Scratch::with_input("bin-stdin");
+    let dir2 = with_input("bin-stdin");
     let log = COMMITTED.replace("@DIR@", dir2.str());
     let out = sysgate_replay(&["-v", "-"], log.as_bytes()).expect("routed");
     let stdout = text(&out.stdout);
@@ -781,7 +752,7 @@ fn the_binary_replays_the_committed_trace_strictly() {
 
 #[test]
 fn the_binary_never_touches_its_own_stdio() {
-    let logs = Scratch::new("bin-stdio");
+    let logs = TempDir::new("bin-stdio");
     let path = logs.path().join("trace.log");
     std::fs::write(
         &path,
@@ -809,8 +780,8 @@ close(2) = 0
 
 #[test]
 fn the_binary_exit_status() {
-    let logs = Scratch::new("bin-status");
-    let dir = Scratch::new("bin-status-dir");
+    let logs = TempDir::new("bin-status");
+    let dir = TempDir::new("bin-status-dir");
     let write = |name: &str, body: &str| {
         let p = logs.path().join(name);
         std::fs::write(&p, body).expect("write log");
