@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use sysgate_proto::{Completion, Op, Submission, SubmissionFlags};
 
 use crate::error::{Error, InvalidRequest};
-use crate::gateway::{Gateway, Ticket, resolve_links};
+use crate::gateway::{Gateway, Ticket, prepare};
 use crate::op::{Abandon, Fd, Flags, Handle, Operation, Outcome};
 
 /// A list of ops to submit at once (one lock, one pass of the executor),
@@ -172,7 +172,7 @@ fn send(gw: &Gateway, batch: &Batch, tickets: &[Ticket]) -> Result<(), Error> {
             Link::Hard => flags = flags | SubmissionFlags::HARDLINK,
         }
         let mut sub = Submission::new(t.user_data(), e.op.request()?).with_flags(flags);
-        resolve_links(&mut sub, i, chain_start)?;
+        prepare(&mut sub, i, chain_start)?;
         subs.push(sub);
         if e.link == Link::None {
             chain_start = i + 1;

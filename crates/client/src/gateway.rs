@@ -699,7 +699,7 @@ impl Gateway {
     fn send_one<O: Operation>(&self, ticket: Ticket, op: &O, flags: Flags) -> Result<(), Error> {
         let sent = op.request().and_then(|req| {
             let mut sub = Submission::new(ticket.0, req).with_flags(flags.wire());
-            resolve_links(&mut sub, 0, 0)?;
+            prepare(&mut sub, 0, 0)?;
             self.inner.send(std::slice::from_ref(&sub))
         });
         if sent.is_err() {
@@ -756,7 +756,8 @@ impl Inner {
         self.submit.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Encodes `subs`, pushes them onto the submission ring and enters the
+    /// Encodes `subs` (validated by [`prepare`]), pushes them onto the
+    /// submission ring and enters the
     /// executor (which runs what it can right here). All or nothing: an op
     /// that cannot be encoded fails the whole call before anything is
     /// pushed.
@@ -767,15 +768,6 @@ impl Inner {
         side.frames.clear();
         side.ends.clear();
         for sub in subs {
-            sub.validate(None)
-                .or_else(|e| match e {
-                    // Chain positions are checked by `check_links`.
-                    sysgate_proto::ValidationError::LinkResultWithoutChain { .. }
-                    | sysgate_proto::ValidationError::LinkResultNotEarlier { .. }
-                    | sysgate_proto::ValidationError::LinkedOutputNotEarlier { .. } => Ok(()),
-                    e => Err(e),
-                })
-                .map_err(|e| Error::Invalid(InvalidRequest::Validation(e)))?;
             let start = side.frames.len();
             let len = loop {
                 match encode_into(sub, &mut side.frames[start..]) {
@@ -887,50 +879,53 @@ fn drive(core: &Core) {
     }
 }
 
-/// Rewrites `Arg::LinkResult(batch index)` of the op at batch position
-/// `index`, whose chain starts at `chain_start`, into the chain position
-/// the wire format wants; refuses references outside the chain.
-pub(crate) fn resolve_links(
+/// Readies the op at batch position `index`, whose chain starts at
+/// `chain_start`: rewrites its `Arg::LinkResult` and `Buffer::Linked`
+/// batch positions into the chain positions the wire format wants
+/// (refusing references outside the chain), then validates it at its
+/// chain position.
+pub(crate) fn prepare(
     sub: &mut Submission<'_>,
     index: usize,
     chain_start: usize,
 ) -> Result<(), Error> {
-    let Op::Syscall(s) = &mut sub.op else {
-        return Ok(());
-    };
-    // Batch position `i` as a chain position, if it is earlier in the chain.
-    let position = |i: u16| {
-        let i = usize::from(i);
-        if (chain_start..index).contains(&i) {
-            // Fits: `i - chain_start < index - chain_start <= i`.
-            Ok((i - chain_start) as u16)
-        } else {
-            Err(Error::from(InvalidRequest::ResultOutsideChain {
-                op: index,
-                names: i,
-            }))
+    if let Op::Syscall(s) = &mut sub.op {
+        // Batch position `i` as a chain position, if earlier in the chain.
+        let position = |i: u16| {
+            let i = usize::from(i);
+            if (chain_start..index).contains(&i) {
+                // Fits: `i - chain_start < index - chain_start <= i`.
+                Ok((i - chain_start) as u16)
+            } else {
+                Err(Error::from(InvalidRequest::ResultOutsideChain {
+                    op: index,
+                    names: i,
+                }))
+            }
+        };
+        if s.args
+            .as_slice()
+            .iter()
+            .any(|a| matches!(a, Arg::LinkResult(_)))
+        {
+            let mut args = sysgate_proto::Args::new();
+            for &a in s.args.as_slice() {
+                args.push(match a {
+                    Arg::LinkResult(i) => Arg::LinkResult(position(i)?),
+                    other => other,
+                });
+            }
+            s.args = args;
         }
-    };
-    if s.args
-        .as_slice()
-        .iter()
-        .any(|a| matches!(a, Arg::LinkResult(_)))
-    {
-        let mut args = sysgate_proto::Args::new();
-        for &a in s.args.as_slice() {
-            args.push(match a {
-                Arg::LinkResult(i) => Arg::LinkResult(position(i)?),
-                other => other,
-            });
+        for b in &mut s.bufs {
+            if let Buffer::Linked(l) = b {
+                l.member = position(l.member)?;
+            }
         }
-        s.args = args;
     }
-    for b in &mut s.bufs {
-        if let Buffer::Linked(l) = b {
-            l.member = position(l.member)?;
-        }
-    }
-    Ok(())
+    let position = u16::try_from(index - chain_start).unwrap_or(u16::MAX);
+    sub.validate(Some(position))
+        .map_err(|e| Error::Invalid(InvalidRequest::Validation(e)))
 }
 
 impl Drop for Inner {
