@@ -20,9 +20,13 @@ pub const UNSUPPORTED_VERSION: i64 = -93;
 /// decoded but failed [`crate::Submission::validate`].
 pub const INVALID: i64 = -22;
 
-/// `-EPERM`, with [`crate::CompletionFlags::REFUSED`]: the call is forbidden
-/// (exit, exit_group, clone, fork, vfork, execve, rt_sigreturn, …) and was
-/// not run.
+/// `-EPERM`, with [`crate::CompletionFlags::REFUSED`]: the executor does not
+/// run this call — it is forbidden (exit, exit_group, clone, execve,
+/// rt_sigreturn, …), would break the thread that runs it (arch_prctl
+/// ARCH_SET_FS, set_tid_address, rseq, sigaltstack, seccomp,
+/// prctl PR_SET_SECCOMP, …), changes per-thread state it cannot apply to
+/// every thread (setfsuid, capset, unshare, setns, …), or names a
+/// descriptor the gateway itself holds.
 pub const FORBIDDEN: i64 = -1;
 
 /// `-EXDEV`, with [`crate::CompletionFlags::REFUSED`]: the call acts on the
@@ -30,6 +34,14 @@ pub const FORBIDDEN: i64 = -1;
 /// another one (forced async, or submitted to the polling thread), so it was
 /// not run.
 pub const WRONG_THREAD: i64 = -18;
+
+/// `-EFAULT`, with [`crate::CompletionFlags::REFUSED`]: the call would
+/// read or write outside the buffers the request gave it — a buffer
+/// shorter than its length or count argument or its struct, an iovec,
+/// msghdr or mmsghdr pointing outside the request's buffers, a handler
+/// address in a `struct sigaction`, or a buffer where the call takes an
+/// address to map — so it was not run.
+pub const BAD_BUFFER: i64 = -14;
 
 /// `-EOWNERDEAD`, with [`crate::CompletionFlags::POOL`]: the pool worker
 /// running the call panicked. The pool goes on; the call may or may not

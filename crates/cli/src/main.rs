@@ -14,8 +14,10 @@ Usage: sysgate <command> [args]
 Commands:
   syscalls [--json]   print what sysgate knows about every syscall of this
                       architecture, one per line: name, number, execution
-                      class, and the signature (or `-` where only the name
-                      is known); --json prints a JSON array instead
+                      class, the signature (or `-` where only the name is
+                      known) and, after `#`, why it has that class where
+                      that is not obvious (the reason a refused call is
+                      refused); --json prints a JSON array instead
   repl                a shell in strace syntax: type a syscall as strace
                       prints it, see the kernel's answer the same way
                       (:help inside); with stdin not a terminal, runs
@@ -119,13 +121,21 @@ fn write_out(print: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Outcome {
     }
 }
 
-/// `name  number  class  signature`, one syscall a line, by number.
+/// `name  number  class  signature[  # reason]`, one syscall a line, by
+/// number.
 fn print_syscalls(out: &mut dyn Write) -> io::Result<()> {
     for sc in sysgate_sys::syscalls() {
         let class = sc.class.as_str();
-        match sc.signature {
-            Some(sig) => writeln!(out, "{:<24} {:>4}  {class:<14}  {sig}", sc.name, sc.nr)?,
-            None => writeln!(out, "{:<24} {:>4}  {class:<14}  -", sc.name, sc.nr)?,
+        let signature = sc.signature.map(|s| s.to_string());
+        let signature = signature.as_deref().unwrap_or("-");
+        write!(
+            out,
+            "{:<24} {:>4}  {class:<16}  {signature}",
+            sc.name, sc.nr
+        )?;
+        match sc.reason {
+            Some(reason) => writeln!(out, "  # {reason}")?,
+            None => writeln!(out)?,
         }
     }
     Ok(())

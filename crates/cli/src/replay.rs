@@ -181,7 +181,7 @@ impl SkipCause {
             Self::Interrupted => "interrupted",
             Self::NotOpenLive { .. } => "fd not open live",
             Self::Gateway(e) => match e {
-                sysgate::Error::Refused(_) => "refused",
+                sysgate::Error::Refused { .. } => "refused",
                 sysgate::Error::Protocol(_) => "rejected",
                 sysgate::Error::WorkerPanicked => "worker panicked",
                 _ => "unsupported",

@@ -20,12 +20,14 @@ fn stderr(out: &Output) -> &str {
     std::str::from_utf8(&out.stderr).expect("utf-8 stderr")
 }
 
-const CLASSES: [&str; 7] = [
+const CLASSES: [&str; 9] = [
     "non-blocking",
     "nowait-capable",
     "cached-first",
     "blocking",
     "thread-affine",
+    "per-thread-state",
+    "breaks-runner",
     "forbidden",
     "unknown",
 ];
@@ -87,6 +89,9 @@ fn syscalls_json_lists_the_table() {
     assert_eq!(mount["class"], "blocking");
     assert!(mount["signature"].is_null());
     assert!(find("clone")["reason"].is_string());
+    assert_eq!(find("set_tid_address")["class"], "breaks-runner");
+    assert_eq!(find("setresuid")["class"], "per-thread-state");
+    assert!(find("setns")["reason"].is_string());
 }
 
 #[test]
@@ -111,6 +116,16 @@ fn syscalls_text_is_one_line_per_syscall() {
     );
     assert!(line("mount").ends_with(" -"));
     assert!(line("exit_group").contains(" forbidden "));
+    // Refused and per-thread calls say why, after `#`.
+    let rseq = line("rseq");
+    assert!(rseq.contains(" breaks-runner "), "{rseq}");
+    assert!(rseq.contains("  # glibc registers an rseq area"), "{rseq}");
+    let setuid = line("setuid");
+    assert!(setuid.contains(" per-thread-state "), "{setuid}");
+    assert!(setuid.contains("every thread"), "{setuid}");
+    let unshare = line("unshare");
+    assert!(unshare.contains("refused"), "{unshare}");
+    assert!(line("seccomp").contains(" breaks-runner  -  # "));
 }
 
 #[test]

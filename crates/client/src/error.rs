@@ -13,10 +13,20 @@ pub enum Error {
     /// directory)`. A cancelled request fails with `ECANCELED`, an expired
     /// timeout with `ETIME`.
     Os(Errno),
-    /// The executor refused to run the call: it is forbidden
-    /// (`EPERM`: `exit`, `execve`, `fork`, …) or thread-affine and would
-    /// have run off the submitting thread (`EXDEV`).
-    Refused(Errno),
+    /// The executor refused to run the call, and why: `EPERM` for a call
+    /// it never runs (forbidden like `execve`, breaking the thread that
+    /// runs it like `arch_prctl(ARCH_SET_FS)`, per-thread state it cannot
+    /// apply to every thread like `unshare`, or naming a descriptor the
+    /// gateway holds), `EXDEV` for a thread-affine call that would have run
+    /// off the submitting thread, `EFAULT` for a call that would read or
+    /// write outside its buffers.
+    Refused {
+        /// `EPERM`, `EXDEV` or `EFAULT` (see `sysgate_proto::codes`).
+        errno: Errno,
+        /// Why, in a sentence: the syscall table's reason where the call
+        /// is known.
+        reason: String,
+    },
     /// The request was built wrong; nothing was submitted.
     Invalid(InvalidRequest),
     /// The executor could not decode or validate the request (a protocol
@@ -54,6 +64,17 @@ pub enum InvalidRequest {
         /// The argument's position.
         arg: usize,
     },
+    /// The call would change this program's memory mappings at an address
+    /// (`munmap`, `mprotect`, `mremap`, `madvise`, `mmap` with `MAP_FIXED`):
+    /// whatever the value — `munmap(0, 1 << 46)` unmaps the program — sysgate
+    /// cannot know the memory is not in use. Only the unsafe
+    /// [`crate::raw_ptr`] runs it.
+    ChangesMappings {
+        /// The syscall.
+        syscall: &'static str,
+        /// The address argument's position.
+        arg: usize,
+    },
     /// sysgate has no signature for this syscall, so it cannot tell which
     /// arguments are pointers; only the unsafe [`crate::raw_ptr`] may run
     /// it with immediates.
@@ -77,7 +98,7 @@ impl Error {
     /// The errno, for [`Error::Os`] and [`Error::Refused`].
     pub fn errno(&self) -> Option<Errno> {
         match self {
-            Error::Os(e) | Error::Refused(e) => Some(*e),
+            Error::Os(errno) | Error::Refused { errno, .. } => Some(*errno),
             _ => None,
         }
     }
@@ -87,7 +108,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Os(e) => write!(f, "{e}"),
-            Error::Refused(e) => write!(f, "refused by the executor: {e}"),
+            Error::Refused { errno, reason } => {
+                let name = errno.name().unwrap_or("unknown errno");
+                write!(f, "refused by the executor ({name}): {reason}")
+            }
             Error::Invalid(e) => write!(f, "invalid request: {e}"),
             Error::Protocol(code) => write!(f, "the executor rejected the request (code {code})"),
             Error::Encode(e) => write!(f, "cannot encode the request: {e}"),
@@ -110,6 +134,11 @@ impl fmt::Display for InvalidRequest {
                 f,
                 "argument {arg} of {syscall} is a pointer: pass a buffer, or use the unsafe raw_ptr"
             ),
+            InvalidRequest::ChangesMappings { syscall, arg } => write!(
+                f,
+                "{syscall} changes this program's memory mappings at argument {arg}, which sysgate \
+                 cannot check against memory in use: use the unsafe raw_ptr"
+            ),
             InvalidRequest::NoSignature(nr) => write!(
                 f,
                 "syscall {nr} has no signature, so its pointer arguments are unknown: use the unsafe raw_ptr"
@@ -127,7 +156,7 @@ impl fmt::Display for InvalidRequest {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Os(e) | Error::Refused(e) => Some(e),
+            Error::Os(errno) | Error::Refused { errno, .. } => Some(errno),
             Error::Encode(e) => Some(e),
             Error::Ring(e) => Some(e),
             Error::Region(e) => Some(e),
@@ -148,8 +177,8 @@ impl From<Error> for io::Error {
     fn from(e: Error) -> Self {
         match e {
             Error::Os(errno) => errno.into(),
-            Error::Refused(errno) => {
-                io::Error::new(io::ErrorKind::PermissionDenied, Error::Refused(errno))
+            refused @ Error::Refused { .. } => {
+                io::Error::new(io::ErrorKind::PermissionDenied, refused)
             }
             Error::Invalid(_) => io::Error::new(io::ErrorKind::InvalidInput, e),
             other => io::Error::other(other),

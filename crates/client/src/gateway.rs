@@ -143,6 +143,7 @@ impl GatewayBuilder {
                     sq: region.sq_producer().map_err(Error::Region)?,
                     frames: Vec::new(),
                     ends: Vec::new(),
+                    _held: sysgate_exec::hold_fd(region.fd()),
                     _region: region,
                 }),
                 driver: Mutex::new(Driver::NotStarted),
@@ -196,6 +197,9 @@ struct SubmitSide {
     /// Encoded frames of the current submission and where each ends.
     frames: Vec<u8>,
     ends: Vec<usize>,
+    /// Keeps requests off the region's memfd (a `ftruncate` of it would
+    /// fault the next ring access); dropped before the region closes it.
+    _held: sysgate_exec::HeldFd,
     _region: Region,
 }
 

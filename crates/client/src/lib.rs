@@ -67,10 +67,10 @@ pub use error::{BufResult, Errno, Error, InvalidRequest};
 pub use gateway::{Gateway, GatewayBuilder, RequestId, Submitted};
 pub use op::{
     Abandon, Fd, Flags, Handle, Operation, Outcome, RawArg, RawOutput, Request, Syscall, check,
-    raw, raw_ptr,
+    raw, raw_ptr, refusal_reason,
 };
 pub use set::OpSet;
-pub use sysgate_exec::ExecStats;
+pub use sysgate_exec::{ExecStats, HeldFd, hold_fd};
 pub use types::{DirEntries, DirEntry, SockAddr, Stat, Statx, Timespec};
 
 /// Wire-format types, for [`Request`] and [`Operation`] implementations.

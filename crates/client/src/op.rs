@@ -177,7 +177,8 @@ impl<O> std::fmt::Debug for Handle<O> {
 }
 
 /// The result word of a completion, with errors typed; the outputs come
-/// along.
+/// along. A refusal says why in general terms ([`refusal_reason`] says it
+/// for a given call).
 pub fn check(outcome: Outcome) -> Result<(i64, Vec<Bytes<'static>>), Error> {
     let c = outcome?;
     if c.flags.contains(CompletionFlags::PROTOCOL_ERROR) {
@@ -187,9 +188,48 @@ pub fn check(outcome: Outcome) -> Result<(i64, Vec<Bytes<'static>>), Error> {
         return Err(Error::WorkerPanicked);
     }
     match Errno::from_ret(c.result) {
-        Some(e) if c.flags.contains(CompletionFlags::REFUSED) => Err(Error::Refused(e)),
+        Some(errno) if c.flags.contains(CompletionFlags::REFUSED) => Err(Error::Refused {
+            errno,
+            reason: refusal_reason(None, &[], c.result),
+        }),
         Some(e) => Err(Error::Os(e)),
         None => Ok((c.result, c.outputs)),
+    }
+}
+
+/// `refusal_reason(nr, args, code)` — why the executor refused syscall
+/// `nr` with these arguments and result `code` (a completion with the
+/// REFUSED flag): for a call it never runs, the syscall table's reason for
+/// this call (its option, for `prctl` and `arch_prctl`) or the descriptor
+/// the gateway holds that it names; for the other codes, what they mean.
+/// Without `nr`, the general meaning of `code`.
+pub fn refusal_reason(nr: Option<u32>, args: &[Arg], code: i64) -> String {
+    let words = nr.map(|nr| {
+        let mut words = [0; 6];
+        for (w, a) in words.iter_mut().zip(args) {
+            // Buffers and link results: the refusal never depends on them.
+            *w = if let Arg::Imm(v) = a { *v } else { 0 };
+        }
+        (nr, words)
+    });
+    match code {
+        codes::FORBIDDEN => words
+            .and_then(|(nr, w)| sysgate_exec::refusal_reason(nr, &w))
+            .unwrap_or_else(|| {
+                "the gateway never runs this call: it is forbidden, would break the thread that \
+                 runs it, changes per-thread state the gateway cannot apply to every thread, or \
+                 names a descriptor the gateway holds"
+                    .to_owned()
+            }),
+        codes::WRONG_THREAD => "it acts on the calling thread, so it runs only inline on the \
+            submitting thread: not forced async, not on the polling thread, not on a pool worker"
+            .to_owned(),
+        codes::BAD_BUFFER => "it would read or write outside the request's buffers: a buffer \
+            shorter than its length, count or struct, a pointer inside one (iovec, msghdr) that \
+            points elsewhere, a signal handler address, or a buffer where the call takes an \
+            address to map"
+            .to_owned(),
+        _ => "refused by the executor".to_owned(),
     }
 }
 
@@ -284,10 +324,16 @@ pub struct RawOutput {
 /// Pointers are passed as buffers ([`RawArg::In`], [`RawArg::Out`],
 /// [`RawArg::InOut`]) the executor owns, so the call cannot touch memory of
 /// this program. For that promise sysgate must know which arguments are
-/// pointers: syscalls without a signature in `sysgate-sys`, and immediates
-/// other than 0 (`NULL`) in a pointer position, are refused with
-/// [`InvalidRequest::NoSignature`] / [`InvalidRequest::PointerImmediate`]
-/// when submitted; [`raw_ptr`] is the unsafe way around.
+/// pointers: syscalls without a signature in `sysgate-sys`, immediates
+/// other than 0 (`NULL`) in a pointer position (also the integer arguments
+/// that are pointers for some options: `fcntl(F_GETLK)`,
+/// `prctl(PR_GET_NAME)`, `arch_prctl(ARCH_GET_FS)`), and calls that change
+/// this program's mappings at an address (`munmap`, `mprotect`, `mremap`,
+/// `madvise`, `mmap` with `MAP_FIXED`) are refused with
+/// [`InvalidRequest::NoSignature`] / [`InvalidRequest::PointerImmediate`] /
+/// [`InvalidRequest::ChangesMappings`] when submitted; the executor in turn
+/// refuses a buffer shorter than what the call reaches through it.
+/// [`raw_ptr`] is the unsafe way around.
 pub fn raw(nr: u32, args: impl IntoIterator<Item = RawArg>) -> Syscall {
     let mut call = Syscall {
         op: SyscallOp::immediate(nr, &[]),
@@ -371,13 +417,32 @@ impl Syscall {
         Syscall::check(&self.op)
     }
 
-    /// Refuses immediates where the signature says pointer.
+    /// Refuses what a call without raw pointers must not do: immediates
+    /// where the signature (or, for `fcntl`, `prctl` and `arch_prctl`, the
+    /// option) says pointer, and changes to the program's mappings.
     fn check(op: &SyscallOp<'_>) -> Result<(), InvalidRequest> {
         let Some(sig) = sysgate_sys::signature(op.nr) else {
             return Err(InvalidRequest::NoSignature(op.nr));
         };
-        for (i, (arg, spec)) in op.args.as_slice().iter().zip(sig.args).enumerate() {
-            if matches!(arg, Arg::Imm(v) if *v != 0) && is_pointer(&spec.kind) {
+        let mut known = [Some(0); 6];
+        for (k, a) in known.iter_mut().zip(op.args.as_slice()) {
+            *k = match a {
+                Arg::Imm(v) => Some(*v),
+                _ => None,
+            };
+        }
+        if let Some(arg) = sysgate_sys::map_hazard(op.nr, &known) {
+            return Err(InvalidRequest::ChangesMappings {
+                syscall: sig.name,
+                arg,
+            });
+        }
+        let words = known.map(|k| k.unwrap_or(0));
+        let option_pointer = sysgate_sys::pointer_arg(op.nr, &words).map(|p| p.arg);
+        for (i, arg) in op.args.as_slice().iter().enumerate() {
+            let pointer = sig.args.get(i).is_some_and(|spec| is_pointer(&spec.kind))
+                || option_pointer == Some(i);
+            if matches!(arg, Arg::Imm(v) if *v != 0) && pointer {
                 return Err(InvalidRequest::PointerImmediate {
                     syscall: sig.name,
                     arg: i,
@@ -412,6 +477,7 @@ fn is_pointer(kind: &ArgKind) -> bool {
             | OutSockaddr { .. }
             | Ptr
             | Addr
+            | MapRange
     )
 }
 
@@ -429,7 +495,17 @@ impl Operation for Syscall {
     }
 
     fn complete(self, outcome: Outcome) -> Self::Output {
-        let (value, outputs) = check(outcome)?;
+        let (value, outputs) = check(outcome).map_err(|e| match e {
+            Error::Refused { errno, .. } => Error::Refused {
+                errno,
+                reason: refusal_reason(
+                    Some(self.op.nr),
+                    self.op.args.as_slice(),
+                    -i64::from(errno.raw()),
+                ),
+            },
+            other => other,
+        })?;
         Ok(RawOutput {
             value,
             outputs: outputs.into_iter().map(|b| b.0.into_owned()).collect(),

@@ -515,7 +515,11 @@ fn raw_syscalls_by_number_and_name() {
         libc::SYS_execve as u32,
         [0u64.into(), 0u64.into(), 0u64.into()],
     ));
-    assert!(matches!(e, Err(Error::Refused(_))), "{e:?}");
+    let Err(Error::Refused { errno, reason }) = e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(errno, Errno::EPERM);
+    assert!(reason.contains("replace the whole process"), "{reason}");
 
     // raw_ptr: the caller vouches for the pointer.
     let mut word = [0u8; 8];

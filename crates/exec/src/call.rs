@@ -190,6 +190,28 @@ impl PreparedCall {
         self.buffer_bytes(usize::from((*self.arg_bufs.get(arg)?)?))
     }
 
+    /// The bytes at `ptr..ptr + len`, if that range lies inside this
+    /// call's buffers (an empty range anywhere is `Some(&[])`).
+    pub(crate) fn bytes_at(&self, ptr: u64, len: u64) -> Option<&[u8]> {
+        if len == 0 {
+            return Some(&[]);
+        }
+        let bytes = arena_bytes(&self.arena);
+        let start = ptr.checked_sub(base_addr(&self.arena))?;
+        let end = start.checked_add(len)?;
+        if end > bytes.len() as u64 {
+            return None;
+        }
+        Some(&bytes[start as usize..end as usize])
+    }
+
+    /// The bytes of buffer argument `arg` as mutable, if it points at one of
+    /// this call's buffers.
+    pub(crate) fn arg_buffer_mut(&mut self, arg: usize) -> Option<&mut [u8]> {
+        let s = *self.slots.get(usize::from((*self.arg_bufs.get(arg)?)?))?;
+        Some(&mut arena_bytes_mut(&mut self.arena)[s.offset..s.offset + s.len])
+    }
+
     /// The index of the buffer argument `arg` points at, if any.
     pub(crate) fn arg_buffer_index(&self, arg: usize) -> Option<usize> {
         self.arg_bufs.get(arg).copied().flatten().map(usize::from)

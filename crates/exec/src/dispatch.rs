@@ -8,12 +8,87 @@
 //! `RESOLVE_CACHED`. Only when such an attempt says "would block" does the
 //! call go elsewhere.
 
-use sysgate_proto::SubmissionFlags;
+use sysgate_proto::{SubmissionFlags, codes};
 use sysgate_sys::{ArgKind, ExecClass, FillUnit};
 
 use crate::call::PreparedCall;
 use crate::fdinfo::{FdKind, fd_kind, is_listening, is_nonblocking, read_reached_eof};
 use crate::pool::{Account, FileKey};
+use crate::{bounds, creds, held, interrupt};
+
+/// Why the executor does not run a call, judging by its words (answered
+/// with [`codes::FORBIDDEN`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Its class, refined by its arguments: forbidden, breaking the thread
+    /// that runs it, or per-thread state without a way to apply it to every
+    /// thread. The table's reason.
+    Class(Option<&'static str>),
+    /// It names (or its range covers) a descriptor the gateway holds.
+    HeldFd(i32),
+    /// It would change the disposition of the signal the pool interrupts
+    /// blocked calls with.
+    InterruptSignal(i32),
+}
+
+/// Whether and why the executor refuses a call of class `class` (see
+/// [`sysgate_sys::class_of_call`]) with these words.
+pub(crate) fn refusal(nr: u32, args: &[u64; 6], class: ExecClass) -> Option<Refusal> {
+    let refused = match class {
+        ExecClass::Forbidden | ExecClass::BreaksRunner => true,
+        ExecClass::PerThreadState => !creds::applies_to_every_thread(nr),
+        _ => false,
+    };
+    if refused {
+        return Some(Refusal::Class(sysgate_sys::call_reason(nr, args)));
+    }
+    let sig = sysgate_sys::signature(nr)?;
+    for (i, spec) in sig.args.iter().enumerate() {
+        if matches!(spec.kind, ArgKind::Fd | ArgKind::DirFd) && held::is_held(args[i] as i32) {
+            return Some(Refusal::HeldFd(args[i] as i32));
+        }
+    }
+    match nr as libc::c_long {
+        libc::SYS_close_range => held::held_in(args[0] as u32, args[1] as u32).map(Refusal::HeldFd),
+        libc::SYS_rt_sigaction if args[1] != 0 && interrupt::is_ours(args[0] as i32) => {
+            Some(Refusal::InterruptSignal(args[0] as i32))
+        }
+        _ => None,
+    }
+}
+
+/// The argument of a call that installs a signal mask on the thread that
+/// runs it (for good, or while it waits).
+fn mask_arg(nr: u32) -> Option<usize> {
+    match nr as libc::c_long {
+        libc::SYS_rt_sigprocmask => Some(1),
+        libc::SYS_rt_sigsuspend | libc::SYS_rt_sigtimedwait => Some(0),
+        libc::SYS_ppoll => Some(3),
+        libc::SYS_epoll_pwait | libc::SYS_epoll_pwait2 => Some(4),
+        _ => None,
+    }
+}
+
+/// Takes glibc's internal signals (see [`sysgate_sys::GLIBC_SIGNALS`]) and
+/// the pool's interrupt signal out of a signal mask the call would
+/// install, as glibc's own `sigprocmask`, `sigsuspend` and `sigtimedwait`
+/// do: blocked, or waited for, they would make a `setuid` through the
+/// gateway wait forever for this thread, and a cancel never interrupt it.
+/// Only a mask in one of the call's buffers is changed.
+fn keep_signals_deliverable(call: &mut PreparedCall) {
+    let Some(i) = mask_arg(call.nr) else {
+        return;
+    };
+    let Some(set) = call.arg_buffer_mut(i).and_then(|b| b.get_mut(..8)) else {
+        return;
+    };
+    let mut keep = interrupt::our_mask();
+    for sig in sysgate_sys::GLIBC_SIGNALS {
+        keep |= 1 << (sig - 1);
+    }
+    let mask = u64::from_ne_bytes(set.try_into().unwrap_or([0; 8])) & !keep;
+    set.copy_from_slice(&mask.to_ne_bytes());
+}
 
 /// The thread a request is being dispatched on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,14 +133,30 @@ const O_TMPFILE_BIT: u64 = 0o20000000;
 
 /// Decides and, where it can, runs `call` on this thread.
 pub(crate) fn inline_step(call: &mut PreparedCall, flags: SubmissionFlags, ctx: Context) -> Step {
-    let class = sysgate_sys::class_of(call.nr);
+    let class = sysgate_sys::class_of_call(call.nr, &call.args);
+    if refusal(call.nr, &call.args, class).is_some() {
+        return Step::Refused(codes::FORBIDDEN);
+    }
+    if !call.is_immediate() {
+        if !bounds::check(call) {
+            return Step::Refused(codes::BAD_BUFFER);
+        }
+        keep_signals_deliverable(call);
+    }
     match class {
-        ExecClass::Forbidden => return Step::Refused(sysgate_proto::codes::FORBIDDEN),
+        // Not refused: glibc's wrapper applies it to every thread, whichever
+        // thread this is.
+        ExecClass::PerThreadState => {
+            return match creds::apply_to_every_thread(call) {
+                Some(result) => Step::Done(result),
+                None => Step::Refused(codes::FORBIDDEN),
+            };
+        }
         ExecClass::ThreadAffine => {
             return if ctx == Context::Submitter && !flags.contains(SubmissionFlags::ASYNC) {
                 Step::Done(call.run())
             } else {
-                Step::Refused(sysgate_proto::codes::WRONG_THREAD)
+                Step::Refused(codes::WRONG_THREAD)
             };
         }
         _ => {}

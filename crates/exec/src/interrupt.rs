@@ -56,6 +56,26 @@ pub(crate) fn install(sig: i32) -> bool {
     true
 }
 
+/// Whether `sig` is a signal the pool interrupts workers with (its
+/// handler is ours).
+pub(crate) fn is_ours(sig: i32) -> bool {
+    INSTALLED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(&sig)
+}
+
+/// The signals the pool interrupts workers with, as a kernel signal mask
+/// (signal n is bit n − 1).
+pub(crate) fn our_mask() -> u64 {
+    INSTALLED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|&&sig| (1..=64).contains(&sig))
+        .fold(0, |mask, &sig| mask | 1 << (sig - 1))
+}
+
 /// Lets `sig` reach the calling thread, whatever mask it inherited.
 pub(crate) fn unblock_on_this_thread(sig: i32) {
     // SAFETY: builds a one-signal set on the stack and changes only this

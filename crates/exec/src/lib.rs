@@ -11,7 +11,18 @@
 //! | cached-first (`openat`, `openat2`) | inline with `RESOLVE_CACHED`; creating/truncating opens and cache misses on the pool |
 //! | blocking, unknown | the pool |
 //! | thread-affine | inline on the submitting thread only; otherwise refused with [`sysgate_proto::codes::WRONG_THREAD`] |
+//! | per-thread state | the `setuid` family: inline on whichever thread takes it, through glibc's wrappers, which change every thread of the process at once (threads started later inherit the change); the rest (`setfsuid`, `capset`, `unshare`, `setns`, credential `prctl`s): refused with [`sysgate_proto::codes::FORBIDDEN`] |
+//! | breaks the runner | refused with [`sysgate_proto::codes::FORBIDDEN`], never run |
 //! | forbidden | refused with [`sysgate_proto::codes::FORBIDDEN`], never run |
+//!
+//! The class comes from [`sysgate_sys::class_of_call`], so `prctl` and
+//! `arch_prctl` are judged by their option. Besides its class, a call is
+//! refused when it names a descriptor the gateway holds ([`hold_fd`]), and
+//! a call with buffers when it would read or write outside them
+//! ([`sysgate_proto::codes::BAD_BUFFER`]; the signature says how far each
+//! length, count and nested pointer reaches). [`refusal_reason`] says why.
+//! Signal masks a call installs keep glibc's internal signals and the
+//! pool's interrupt signal deliverable, as glibc's `sigprocmask` does.
 //!
 //! Readiness is processed where submissions are: by [`Executor::enter`]
 //! (which, while requests are parked, sleeps in the executor's io_uring and
@@ -34,16 +45,20 @@
 //! is valid for the call. The executor protects itself from malformed
 //! frames (nothing in a frame can make it read or write outside the memory
 //! it allocated for the call's buffers), but it runs the calls it is asked
-//! to run with the process's authority.
+//! to run with the process's authority: a path such as `/proc/self/mem` or
+//! `/proc/self/fd/N` still reaches the process's memory and descriptors.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod bounds;
 mod call;
+mod creds;
 mod dispatch;
 mod executor;
 mod fdinfo;
 #[doc(hidden)]
 pub mod fuzz;
+mod held;
 mod interrupt;
 mod pool;
 mod reactor;
@@ -52,7 +67,34 @@ mod timers;
 
 use std::fmt;
 
+use dispatch::Refusal;
+
+/// `refusal_reason(nr, args)` — why the executor refuses a call with these
+/// words (answering [`sysgate_proto::codes::FORBIDDEN`] with the REFUSED
+/// flag), if it does: the syscall table's reason for a call that is
+/// forbidden, would break the thread that runs it, or changes per-thread
+/// state that cannot be applied to every thread; or the descriptor the
+/// gateway holds that it names. `None` if its words alone are no reason to
+/// refuse it.
+pub fn refusal_reason(nr: u32, args: &[u64; 6]) -> Option<String> {
+    let class = sysgate_sys::class_of_call(nr, args);
+    Some(match dispatch::refusal(nr, args, class)? {
+        Refusal::Class(reason) => reason
+            .unwrap_or("the gateway never runs this call")
+            .to_owned(),
+        Refusal::HeldFd(fd) => format!(
+            "descriptor {fd} is one the gateway itself holds (its rings, its io_uring, or the \
+             shell's own input and output): using, closing or replacing it would break the gateway"
+        ),
+        Refusal::InterruptSignal(sig) => format!(
+            "signal {sig} is the one the gateway's pool interrupts blocked calls with: changing its \
+             handler would leave cancelled calls running"
+        ),
+    })
+}
+
 pub use executor::{CompletionWaiter, Executor, ExecutorBuilder, Waited};
+pub use held::{HeldFd, hold_fd, is_held};
 pub use interrupt::default_signal;
 pub use pool::{Account, AccountStats, PoolConfig, PoolStats, WorkerPool};
 

@@ -16,6 +16,7 @@
 //! parked calls go to the pool instead, as before.
 
 use std::collections::HashMap;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -37,6 +38,9 @@ const FUTEX2_SIZE_U32: u32 = 2;
 
 /// The readiness engine of one executor.
 pub(crate) struct Reactor<P> {
+    /// Keeps requests off the ring's descriptor; dropped before the ring
+    /// closes it.
+    _held: crate::held::HeldFd,
     ring: IoUring,
     /// Only one thread at a time may hold the submission queue.
     sq: Mutex<()>,
@@ -52,8 +56,13 @@ pub(crate) struct Reactor<P> {
 impl<P> Reactor<P> {
     /// A reactor, or the reason io_uring is unavailable.
     pub(crate) fn new() -> std::io::Result<Self> {
+        let ring = IoUring::new(256)?;
+        // SAFETY: the ring's descriptor stays open as long as `ring`, which
+        // outlives the registration (dropped after `_held`).
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(ring.as_raw_fd()) };
         Ok(Reactor {
-            ring: IoUring::new(256)?,
+            _held: crate::held::hold_fd(fd),
+            ring,
             sq: Mutex::new(()),
             parked: Mutex::new(HashMap::new()),
             reaping: Mutex::new(()),

@@ -27,8 +27,22 @@ pub enum ExecClass {
     Blocking,
     /// Acts on the calling thread: only inline on the submitting thread;
     /// forcing it elsewhere is an error (`gettid`, `rt_sigprocmask`,
-    /// `prctl`, the raw `setuid` family).
+    /// `sched_setaffinity(0, …)`, most `prctl` options).
     ThreadAffine,
+    /// Process state that Linux keeps per thread (credentials,
+    /// capabilities, namespaces, the descriptor table and working
+    /// directory after `unshare`): applied to every thread of the process
+    /// at once, the way glibc does it (`setuid`, `setresgid`, `setgroups`,
+    /// …, through glibc's own wrappers; threads started later inherit it),
+    /// or refused with the reason where there is no such way (`setfsuid`,
+    /// `capset`, `unshare`, `setns`). Never applied to one thread only.
+    PerThreadState,
+    /// Would break the thread that runs it (its thread pointer, TLS, tid
+    /// address, robust-futex list, rseq area, signal stack, seccomp
+    /// filter, LDT): refused, never run (`arch_prctl(ARCH_SET_FS)`,
+    /// `set_tid_address`, `rseq`, `sigaltstack`, `seccomp`,
+    /// `prctl(PR_SET_SECCOMP)`).
+    BreaksRunner,
     /// Refused, never run (`exit`, `exit_group`, `clone`, `execve`,
     /// `rt_sigreturn`).
     Forbidden,
@@ -38,19 +52,21 @@ pub enum ExecClass {
 
 impl ExecClass {
     /// Every class, in declaration order.
-    pub const ALL: [ExecClass; 7] = [
+    pub const ALL: [ExecClass; 9] = [
         Self::NonBlocking,
         Self::NowaitCapable,
         Self::CachedFirst,
         Self::Blocking,
         Self::ThreadAffine,
+        Self::PerThreadState,
+        Self::BreaksRunner,
         Self::Forbidden,
         Self::Unknown,
     ];
 
     /// The lower-case name used in output and JSON: `non-blocking`,
     /// `nowait-capable`, `cached-first`, `blocking`, `thread-affine`,
-    /// `forbidden`, `unknown`.
+    /// `per-thread-state`, `breaks-runner`, `forbidden`, `unknown`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::NonBlocking => "non-blocking",
@@ -58,6 +74,8 @@ impl ExecClass {
             Self::CachedFirst => "cached-first",
             Self::Blocking => "blocking",
             Self::ThreadAffine => "thread-affine",
+            Self::PerThreadState => "per-thread-state",
+            Self::BreaksRunner => "breaks-runner",
             Self::Forbidden => "forbidden",
             Self::Unknown => "unknown",
         }
@@ -69,10 +87,24 @@ impl ExecClass {
     }
 
     /// Whether the executor may run the call on a pool worker: everything
-    /// but [`ThreadAffine`](Self::ThreadAffine) and
+    /// but [`ThreadAffine`](Self::ThreadAffine),
+    /// [`PerThreadState`](Self::PerThreadState) (applied to every thread at
+    /// once, or refused), [`BreaksRunner`](Self::BreaksRunner) and
     /// [`Forbidden`](Self::Forbidden).
     pub const fn may_punt(self) -> bool {
-        !matches!(self, Self::ThreadAffine | Self::Forbidden)
+        !matches!(
+            self,
+            Self::ThreadAffine | Self::PerThreadState | Self::BreaksRunner | Self::Forbidden
+        )
+    }
+
+    /// Whether the executor never runs a call of this class:
+    /// [`BreaksRunner`](Self::BreaksRunner) and
+    /// [`Forbidden`](Self::Forbidden). ([`PerThreadState`](Self::PerThreadState)
+    /// calls are refused too unless the executor has a way to apply them to
+    /// every thread.)
+    pub const fn is_refused(self) -> bool {
+        matches!(self, Self::BreaksRunner | Self::Forbidden)
     }
 }
 

@@ -9,7 +9,11 @@
 //!   kind, as data the REPL parses and prints from and the executor
 //!   dispatches from.
 //! - **Execution classes** ([`class_of`]): how the executor runs each
-//!   call. Every named syscall has one; see [`table`] for the rule.
+//!   call. Every named syscall has one; see [`table`] for the rule. A few
+//!   syscalls are several calls in one (`prctl`, `arch_prctl`): their
+//!   arguments refine the class ([`class_of_call`], [`call_reason`]) and
+//!   say which integer argument is an address ([`pointer_arg`]);
+//!   [`map_hazard`] says when a call would change this process's mappings.
 //! - **Flag tables** ([`flags`]): `parse("O_RDONLY|O_CLOEXEC")` and
 //!   strace-style `format`.
 //! - **Errnos** ([`Errno`]).
@@ -28,6 +32,7 @@ mod class;
 mod errno;
 pub mod flags;
 mod raw;
+mod refine;
 mod signature;
 pub mod table;
 
@@ -38,6 +43,9 @@ use syscalls::Sysno;
 pub use class::ExecClass;
 pub use errno::Errno;
 pub use raw::{check, check_fd, check_unit, raw_syscall};
+pub use refine::{
+    ArgPointer, GLIBC_SIGNALS, PointerLen, call_reason, class_of_call, map_hazard, pointer_arg,
+};
 pub use signature::{ArgKind, ArgSpec, Fill, FillUnit, LengthRef, RetKind, Signature, StructKind};
 pub use table::{DEFAULT_CLASS, TABLE_SIZE};
 

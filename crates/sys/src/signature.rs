@@ -284,8 +284,17 @@ pub enum ArgKind {
     /// A pointer the kernel uses as an address or stores, not a buffer
     /// sysgate copies (`set_tid_address`, futex words, ioctl arguments).
     Ptr,
-    /// A memory address (`mmap`, `munmap`, `brk`).
+    /// An address in this process's memory used as an address, never read
+    /// or written as a buffer: `mmap`'s hint, `brk`'s new end, the range
+    /// `msync`, `mincore`, `mlock` and `munlock` look at. Only NULL is
+    /// passed by the entry points that take no raw pointers.
     Addr,
+    /// The start of a range of this process's mappings that the call
+    /// changes — unmaps, re-protects, moves or advises away (`munmap`,
+    /// `mprotect`, `mremap`, `madvise`). Dangerous whatever its value
+    /// (`munmap(0, 1 << 46)` unmaps the program), so the entry points that
+    /// take no raw pointers refuse the call; the unsafe `raw_ptr` runs it.
+    MapRange,
     /// A signal number.
     Signal,
     /// A process or thread id.

@@ -21,6 +21,7 @@ use syscalls::Sysno;
 
 use crate::class::ExecClass;
 use crate::flags::*;
+use crate::refine::REFINED;
 use crate::signature::ArgKind::*;
 use crate::signature::{ArgSpec, RetKind, Signature, StructKind as S};
 
@@ -90,8 +91,12 @@ macro_rules! classes {
 
 const FILE_META: &str = "updates an inode: may wait on the journal, a network server or FUSE";
 const XATTR: &str = "extended attributes may be read from disk or a server";
-const THREAD_CREDS: &str =
-    "the raw call changes only the calling thread's credentials (glibc broadcasts to all threads)";
+const BROADCAST_CREDS: &str = "credentials are per thread in the kernel: the executor calls glibc's \
+    wrapper, which changes them on every thread of the process at once (threads started later \
+    inherit them), so every later call runs with the new identity";
+const FS_IDS: &str = "changes only the running thread's filesystem ids, and glibc's wrapper does \
+    not broadcast it either: refused; use setresuid/setresgid, which the gateway applies to every \
+    thread";
 const PID0_THREAD: &str = "pid 0 means the calling thread";
 const WAITS_TIMEOUT: &str = "waits up to its timeout; the executor may run a zero timeout inline";
 const NOT_IMPLEMENTED: &str =
@@ -126,7 +131,7 @@ pub static SIGNATURES: &[Signature] = signatures![
     close(fd: Fd) -> Zero, NonBlocking,
         "inline per the design table; a flush on close (NFS, FUSE) can still wait";
     close_range(first: Fd, last: Fd, flags: Flags(&CLOSE_RANGE_FLAGS)) -> Zero, NonBlocking,
-        "like close";
+        "like close; CLOSE_RANGE_UNSHARE would give one thread its own descriptor table: refused";
     dup(oldfd: Fd) -> Fd, NonBlocking;
     #[cfg(target_arch = "x86_64")]
     dup2(oldfd: Fd, newfd: Fd) -> Fd, NonBlocking;
@@ -264,12 +269,12 @@ pub static SIGNATURES: &[Signature] = signatures![
     // --- memory ---------------------------------------------------------------
     mmap(addr: Addr, length: Size, prot: Flags(&MMAP_PROT), flags: Flags(&MMAP_FLAGS), fd: Fd, offset: Offset) -> Addr, Blocking,
         "file mappings call into the filesystem; MAP_POPULATE and MAP_LOCKED fault pages in";
-    munmap(addr: Addr, length: Size) -> Zero, NonBlocking,
+    munmap(addr: MapRange, length: Size) -> Zero, NonBlocking,
         "no I/O (the caller vouches the range is not in use)";
-    mprotect(addr: Addr, len: Size, prot: Flags(&MMAP_PROT)) -> Zero, NonBlocking;
-    mremap(old_address: Addr, old_size: Size, new_size: Size, flags: Flags(&MREMAP_FLAGS), new_address: Addr) -> Addr, NonBlocking,
+    mprotect(addr: MapRange, len: Size, prot: Flags(&MMAP_PROT)) -> Zero, NonBlocking;
+    mremap(old_address: MapRange, old_size: Size, new_size: Size, flags: Flags(&MREMAP_FLAGS), new_address: Addr) -> Addr, NonBlocking,
         "moves page tables, no I/O";
-    madvise(addr: Addr, length: Size, advice: Flags(&MADVISE_ADVICE)) -> Zero, Blocking,
+    madvise(addr: MapRange, length: Size, advice: Flags(&MADVISE_ADVICE)) -> Zero, Blocking,
         "WILLNEED, POPULATE_* and PAGEOUT do I/O";
     msync(addr: Addr, length: Size, flags: Flags(&MSYNC_FLAGS)) -> Zero, Blocking;
     mincore(addr: Addr, length: Size, vec: Ptr) -> Zero, NonBlocking,
@@ -281,7 +286,7 @@ pub static SIGNATURES: &[Signature] = signatures![
         "faults every mapped page in";
     munlockall() -> Zero, NonBlocking;
     brk(addr: Addr) -> Addr, NonBlocking,
-        "moves the heap end malloc owns: only for callers that own the heap";
+        "brk(NULL) reports the heap's end; anything else moves the heap malloc owns (raw_ptr only)";
 
     // --- process and system information ---------------------------------
     getpid() -> Pid, NonBlocking;
@@ -327,28 +332,44 @@ pub static SIGNATURES: &[Signature] = signatures![
     getrandom(buf: OutBuf { len_arg: 1 }, buflen: Size, flags: Flags(&GETRANDOM_FLAGS)) -> Size, NonBlocking,
         "waits only before the kernel's random generator is seeded at boot";
     capget(hdrp: InOutStruct(S::CapHeader), datap: OutStruct(S::CapData)) -> Zero, NonBlocking;
-    capset(hdrp: InStruct(S::CapHeader), datap: InStruct(S::CapData)) -> Zero, ThreadAffine, THREAD_CREDS;
+    capset(hdrp: InStruct(S::CapHeader), datap: InStruct(S::CapData)) -> Zero, PerThreadState,
+        "capabilities are per thread and libcap's cap_set_proc changes only the calling thread: \
+         the gateway refuses rather than give one of its threads other capabilities than the rest; \
+         drop capabilities before building the gateway (threads started later inherit them)";
     prctl(option: Flags(&PRCTL_OPTION), arg2: Uint, arg3: Uint, arg4: Uint, arg5: Uint) -> Int, ThreadAffine,
-        "most options act on the calling thread";
+        "most options act on the calling thread; PR_SET_SECCOMP, PR_SET_MM, PR_SET_TSC, \
+         PR_SET_SYSCALL_USER_DISPATCH and the pointer-authentication and shadow-stack options would \
+         break the thread that runs them, and PR_SET_KEEPCAPS, PR_CAPBSET_DROP, PR_SET_SECUREBITS, \
+         PR_CAP_AMBIENT (but IS_SET) and PR_SET_NO_NEW_PRIVS change one thread's credentials: \
+         the gateway refuses those";
     #[cfg(target_arch = "x86_64")]
-    arch_prctl(code: Uint, addr: Uint) -> Zero, ThreadAffine,
-        "FS and GS bases are per thread";
-    set_tid_address(tidptr: Ptr) -> Pid, ThreadAffine;
-    set_robust_list(head: Ptr, len: Size) -> Zero, ThreadAffine;
-    rseq(rseq: Ptr, rseq_len: Uint, flags: Int, sig: Uint) -> Zero, ThreadAffine;
+    arch_prctl(code: Flags(&ARCH_PRCTL_CODE), addr: Uint) -> Int, BreaksRunner,
+        "ARCH_SET_FS and ARCH_SET_GS move the running thread's TLS, ARCH_SET_CPUID and the shadow-stack \
+         codes change how it runs: refused; the codes that only read (ARCH_GET_FS, ARCH_GET_GS, \
+         ARCH_GET_CPUID, the XCOMP, tag and ARCH_SHSTK_STATUS queries) run inline on the submitting \
+         thread, their addr an output buffer of 8 bytes";
+    set_tid_address(tidptr: Ptr) -> Pid, BreaksRunner,
+        "replaces the address glibc's pthread clears when the running thread exits: the kernel would \
+         write 0 there, into memory sysgate does not own, and pthread_join of the runner would break";
+    set_robust_list(head: Ptr, len: Size) -> Zero, BreaksRunner,
+        "replaces glibc's robust-futex list of the running thread: the kernel walks the new list \
+         (any address) when the thread exits, and robust mutexes it holds are no longer released";
+    rseq(rseq: Ptr, rseq_len: Uint, flags: Int, sig: Uint) -> Zero, BreaksRunner,
+        "glibc registers an rseq area for each thread: unregistering it breaks the runner's \
+         sched_getcpu and restartable sequences, registering another fails";
     personality(persona: Uint) -> Int, ThreadAffine,
         "the execution domain is per task";
 
-    // --- credentials (raw calls: per thread) -------------------------------
-    setuid(uid: Uid) -> Zero, ThreadAffine, THREAD_CREDS;
-    setgid(gid: Gid) -> Zero, ThreadAffine, THREAD_CREDS;
-    setreuid(ruid: Uid, euid: Uid) -> Zero, ThreadAffine, THREAD_CREDS;
-    setregid(rgid: Gid, egid: Gid) -> Zero, ThreadAffine, THREAD_CREDS;
-    setresuid(ruid: Uid, euid: Uid, suid: Uid) -> Zero, ThreadAffine, THREAD_CREDS;
-    setresgid(rgid: Gid, egid: Gid, sgid: Gid) -> Zero, ThreadAffine, THREAD_CREDS;
-    setfsuid(fsuid: Uid) -> Uid, ThreadAffine, THREAD_CREDS;
-    setfsgid(fsgid: Gid) -> Gid, ThreadAffine, THREAD_CREDS;
-    setgroups(size: Size, list: InArray { elem: S::U32, count_arg: 0 }) -> Zero, ThreadAffine, THREAD_CREDS;
+    // --- credentials (per thread in the kernel) ----------------------------
+    setuid(uid: Uid) -> Zero, PerThreadState, BROADCAST_CREDS;
+    setgid(gid: Gid) -> Zero, PerThreadState, BROADCAST_CREDS;
+    setreuid(ruid: Uid, euid: Uid) -> Zero, PerThreadState, BROADCAST_CREDS;
+    setregid(rgid: Gid, egid: Gid) -> Zero, PerThreadState, BROADCAST_CREDS;
+    setresuid(ruid: Uid, euid: Uid, suid: Uid) -> Zero, PerThreadState, BROADCAST_CREDS;
+    setresgid(rgid: Gid, egid: Gid, sgid: Gid) -> Zero, PerThreadState, BROADCAST_CREDS;
+    setfsuid(fsuid: Uid) -> Uid, PerThreadState, FS_IDS;
+    setfsgid(fsgid: Gid) -> Gid, PerThreadState, FS_IDS;
+    setgroups(size: Size, list: InArray { elem: S::U32, count_arg: 0 }) -> Zero, PerThreadState, BROADCAST_CREDS;
 
     // --- processes -------------------------------------------------------------
     kill(pid: Pid, sig: Signal) -> Zero, NonBlocking;
@@ -366,17 +387,27 @@ pub static SIGNATURES: &[Signature] = signatures![
         "would replace the whole process, the submitter with it";
     execveat(dirfd: DirFd, path: Path, argv: StrArray, envp: StrArray, flags: Flags(&AT_FLAGS)) -> Zero, Forbidden,
         "would replace the whole process, the submitter with it";
-    unshare(flags: Flags(&CLONE_FLAGS)) -> Zero, ThreadAffine;
-    setns(fd: Fd, nstype: Flags(&CLONE_FLAGS)) -> Zero, ThreadAffine;
+    unshare(flags: Flags(&CLONE_FLAGS)) -> Zero, PerThreadState,
+        "gives only the thread that runs it its own descriptor table (CLONE_FILES), working \
+         directory (CLONE_FS) or namespaces, so later calls would see other files depending on the \
+         thread that runs them: refused; call unshare on your own thread before building the \
+         gateway there (the threads it starts inherit it)";
+    setns(fd: Fd, nstype: Flags(&CLONE_FLAGS)) -> Zero, PerThreadState,
+        "moves only the thread that runs it into the namespace: refused; call setns on your own \
+         thread before building the gateway there (the threads it starts inherit it)";
 
     // --- signals ---------------------------------------------------------------
     rt_sigaction(sig: Signal, act: InStruct(S::Sigaction), oldact: OutStruct(S::Sigaction), sigsetsize: Size) -> Zero, NonBlocking,
-        "dispositions are process-wide";
-    rt_sigprocmask(how: Flags(&SIGPROCMASK_HOW), set: InStruct(S::Sigset), oldset: OutStruct(S::Sigset), sigsetsize: Size) -> Zero, ThreadAffine;
+        "dispositions are process-wide; signals 32 and 33 are glibc's own (thread cancellation, and \
+         the signal that changes credentials on every thread): refused for those";
+    rt_sigprocmask(how: Flags(&SIGPROCMASK_HOW), set: InStruct(S::Sigset), oldset: OutStruct(S::Sigset), sigsetsize: Size) -> Zero, ThreadAffine,
+        "signals 32 and 33 are left unblocked, as glibc's sigprocmask does";
     rt_sigreturn() -> Never, Forbidden,
         "restores a signal frame the executor never pushed";
-    sigaltstack(ss: InStruct(S::StackT), old_ss: OutStruct(S::StackT)) -> Zero, ThreadAffine,
-        "the alternate signal stack is per thread";
+    sigaltstack(ss: InStruct(S::StackT), old_ss: OutStruct(S::StackT)) -> Zero, BreaksRunner,
+        "the alternate signal stack is per thread and the runtime installed one on each of its \
+         threads (stack-overflow detection): another area (any address) would take the runner's \
+         signals";
     rt_sigpending(set: OutStruct(S::Sigset), sigsetsize: Size) -> Zero, ThreadAffine,
         "includes the calling thread's pending signals";
     rt_sigtimedwait(set: InStruct(S::Sigset), info: OutStruct(S::Siginfo), timeout: InStruct(S::Timespec), sigsetsize: Size) -> Int, ThreadAffine,
@@ -461,20 +492,31 @@ pub static CLASS_ONLY: &[ClassEntry] = classes![
     #[cfg(target_arch = "x86_64")]
     uprobe: Forbidden, "only valid from the kernel's uprobe trampoline; elsewhere it raises SIGILL";
 
-    seccomp: ThreadAffine, "filters attach to the calling thread unless SECCOMP_FILTER_FLAG_TSYNC";
+    seccomp: BreaksRunner, "a filter attaches to the thread that runs it (TSYNC would filter sysgate's \
+        other threads behind the program's back), and strict mode kills that thread at its next call \
+        other than read, write or exit";
+    #[cfg(target_arch = "x86_64")]
+    modify_ldt: BreaksRunner, "rewrites the process's local descriptor table under its threads' segment \
+        registers";
+    landlock_restrict_self: PerThreadState, "restricts only the thread that runs it, so later calls \
+        would be restricted or not depending on the thread that runs them: refused; call it on your \
+        own thread before building the gateway there (the threads it starts inherit it)";
+    lsm_set_self_attr: PerThreadState, "sets the security attributes of the thread that runs it only: \
+        refused";
+    keyctl: Blocking, "KEYCTL_JOIN_SESSION_KEYRING and KEYCTL_SET_REQKEY_KEYRING change the running \
+        thread's credentials: the gateway refuses those";
     sched_setattr: ThreadAffine, "pid 0 means the calling thread";
     sched_getattr: ThreadAffine, "pid 0 means the calling thread";
     ioprio_set: ThreadAffine, "IOPRIO_WHO_PROCESS with who 0 means the calling thread";
     ioprio_get: ThreadAffine, "IOPRIO_WHO_PROCESS with who 0 means the calling thread";
     set_mempolicy: ThreadAffine, "sets the calling thread's NUMA policy";
     get_mempolicy: ThreadAffine, "reads the calling thread's NUMA policy";
-    landlock_restrict_self: ThreadAffine, "restricts the calling thread";
     ptrace: ThreadAffine, "tracer and tracee are threads: later requests must come from the tracing thread";
     perf_event_open: ThreadAffine, "pid 0 measures the calling thread";
     get_robust_list: ThreadAffine, "pid 0 means the calling thread";
     pkey_alloc: ThreadAffine, "sets the new key's rights in the calling thread's PKRU";
     #[cfg(target_arch = "x86_64")]
-    set_thread_area: ThreadAffine, "TLS descriptors are per thread";
+    set_thread_area: BreaksRunner, "replaces a TLS descriptor of the thread that runs it";
     #[cfg(target_arch = "x86_64")]
     get_thread_area: ThreadAffine, "TLS descriptors are per thread";
     #[cfg(target_arch = "x86_64")]
@@ -585,6 +627,9 @@ pub(crate) struct Slot {
     sig: u16,
     /// Index into [`CLASS_ONLY`], or [`NONE`].
     class_entry: u16,
+    /// The class depends on the arguments (see
+    /// [`class_of_call`](crate::class_of_call)).
+    pub(crate) refined: bool,
 }
 
 impl Slot {
@@ -605,6 +650,7 @@ const fn build_slots() -> [Slot; TABLE_SIZE] {
         class: ExecClass::Unknown,
         sig: NONE,
         class_entry: NONE,
+        refined: false,
     }; TABLE_SIZE];
     let mut nr = 0;
     while nr < TABLE_SIZE {
@@ -625,6 +671,11 @@ const fn build_slots() -> [Slot; TABLE_SIZE] {
         let s = &SIGNATURES[i];
         slots[s.nr as usize].class = s.class;
         slots[s.nr as usize].sig = i as u16;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < REFINED.len() {
+        slots[REFINED[i].id() as usize].refined = true;
         i += 1;
     }
     slots

@@ -308,19 +308,34 @@ fn classes_follow_the_design_table() {
         ),
         (
             ThreadAffine,
+            &["gettid", "rt_sigprocmask", "prctl", "sched_setaffinity"],
+        ),
+        (
+            PerThreadState,
             &[
-                "gettid",
-                "rt_sigprocmask",
-                "prctl",
-                "sched_setaffinity",
-                "unshare",
-                "setns",
                 "setuid",
                 "setgid",
+                "setreuid",
+                "setregid",
                 "setresuid",
                 "setresgid",
                 "setgroups",
+                "setfsuid",
+                "setfsgid",
                 "capset",
+                "unshare",
+                "setns",
+                "landlock_restrict_self",
+            ],
+        ),
+        (
+            BreaksRunner,
+            &[
+                "set_tid_address",
+                "set_robust_list",
+                "rseq",
+                "sigaltstack",
+                "seccomp",
             ],
         ),
         (
@@ -346,6 +361,9 @@ fn classes_follow_the_design_table() {
         assert_eq!(class_of(nr("fork")), Forbidden);
         assert_eq!(class_of(nr("vfork")), Forbidden);
         assert_eq!(class_of(nr("open")), CachedFirst);
+        for name in ["arch_prctl", "set_thread_area", "modify_ldt"] {
+            assert_eq!(class_of(nr(name)), BreaksRunner, "{name}");
+        }
         // 337..=423 is a hole in the x86_64 table.
         assert_eq!(name_of(400), None);
         assert_eq!(class_of(400), Unknown);
@@ -376,6 +394,8 @@ fn class_names() {
             "cached-first",
             "blocking",
             "thread-affine",
+            "per-thread-state",
+            "breaks-runner",
             "forbidden",
             "unknown"
         ]
@@ -384,8 +404,18 @@ fn class_names() {
         assert_eq!(ExecClass::from_name(c.as_str()), Some(c));
         assert_eq!(c.to_string(), c.as_str());
     }
-    assert!(!ExecClass::ThreadAffine.may_punt());
-    assert!(ExecClass::Unknown.may_punt());
+    for c in ExecClass::ALL {
+        let never_pooled = matches!(
+            c,
+            ExecClass::ThreadAffine
+                | ExecClass::PerThreadState
+                | ExecClass::BreaksRunner
+                | ExecClass::Forbidden
+        );
+        assert_eq!(c.may_punt(), !never_pooled, "{c}");
+        let refused = matches!(c, ExecClass::BreaksRunner | ExecClass::Forbidden);
+        assert_eq!(c.is_refused(), refused, "{c}");
+    }
 }
 
 #[test]
@@ -600,10 +630,148 @@ mod alloc_free {
     }
 }
 
-/// A refusal always comes with its reason (the REPL prints it).
+/// A refusal always comes with its reason (the REPL prints it), and so
+/// does a call that changes per-thread state (applied to every thread, or
+/// refused: the reason says which).
 #[test]
-fn every_forbidden_call_says_why() {
-    for s in crate::syscalls().filter(|s| s.class == ExecClass::Forbidden) {
+fn every_refused_call_says_why() {
+    let classes = [
+        ExecClass::Forbidden,
+        ExecClass::BreaksRunner,
+        ExecClass::PerThreadState,
+    ];
+    for s in crate::syscalls().filter(|s| classes.contains(&s.class)) {
         assert!(s.reason.is_some(), "{} has no reason", s.name);
     }
+}
+
+/// Six argument words: `words`, then zeros.
+fn args_of(words: &[u64]) -> [u64; 6] {
+    let mut args = [0; 6];
+    args[..words.len()].copy_from_slice(words);
+    args
+}
+
+/// `prctl` and `arch_prctl` are several calls in one: the option decides.
+#[test]
+fn options_refine_the_class() {
+    use ExecClass::*;
+    let prctl = nr("prctl");
+    let cases: &[(&[u64], ExecClass)] = &[
+        (&[22, 1], BreaksRunner),      // PR_SET_SECCOMP, SECCOMP_MODE_STRICT
+        (&[35, 1, 0], BreaksRunner),   // PR_SET_MM
+        (&[26, 2], BreaksRunner),      // PR_SET_TSC, PR_TSC_SIGSEGV
+        (&[59, 1], BreaksRunner),      // PR_SET_SYSCALL_USER_DISPATCH
+        (&[8, 1], PerThreadState),     // PR_SET_KEEPCAPS
+        (&[24, 0], PerThreadState),    // PR_CAPBSET_DROP
+        (&[28, 0], PerThreadState),    // PR_SET_SECUREBITS
+        (&[38, 1], PerThreadState),    // PR_SET_NO_NEW_PRIVS
+        (&[47, 2, 0], PerThreadState), // PR_CAP_AMBIENT_RAISE
+        (&[47, 4], PerThreadState),    // PR_CAP_AMBIENT_CLEAR_ALL
+        (&[47, 1, 0], ThreadAffine),   // PR_CAP_AMBIENT_IS_SET
+        (&[3], ThreadAffine),          // PR_GET_DUMPABLE
+        (&[39], ThreadAffine),         // PR_GET_NO_NEW_PRIVS
+        (&[0xdead], ThreadAffine),     // unknown: the kernel says EINVAL
+    ];
+    for (words, class) in cases {
+        let args = args_of(words);
+        assert_eq!(class_of_call(prctl, &args), *class, "prctl{words:?}");
+        if *class != ThreadAffine {
+            let reason = call_reason(prctl, &args).unwrap();
+            assert_ne!(Some(reason), class_reason(prctl), "prctl{words:?}");
+        }
+    }
+    let sigaction = nr("rt_sigaction");
+    assert_eq!(class_of_call(sigaction, &args_of(&[33])), BreaksRunner);
+    assert_eq!(class_of_call(sigaction, &args_of(&[10])), NonBlocking);
+    let close_range = nr("close_range");
+    assert_eq!(
+        class_of_call(close_range, &args_of(&[3, 9, 2])),
+        PerThreadState
+    );
+    assert_eq!(
+        class_of_call(close_range, &args_of(&[3, 9, 4])),
+        NonBlocking
+    );
+    let keyctl = nr("keyctl");
+    assert_eq!(class_of_call(keyctl, &args_of(&[1])), PerThreadState);
+    assert_eq!(class_of_call(keyctl, &args_of(&[0])), DEFAULT_CLASS);
+    // Everything else: the syscall's class, and its reason.
+    for s in crate::syscalls() {
+        if [
+            "prctl",
+            "arch_prctl",
+            "rt_sigaction",
+            "keyctl",
+            "close_range",
+        ]
+        .contains(&s.name)
+        {
+            continue;
+        }
+        assert_eq!(class_of_call(s.nr, &[u64::MAX; 6]), s.class, "{}", s.name);
+        assert_eq!(call_reason(s.nr, &[1; 6]), s.reason, "{}", s.name);
+    }
+    assert_eq!(class_of_call(u32::MAX, &[0; 6]), ExecClass::Unknown);
+    #[cfg(target_arch = "x86_64")]
+    {
+        let arch = nr("arch_prctl");
+        for code in [0x1001, 0x1002, 0x1012, 0x2003, 0x5001, 0x5002, 0x9999] {
+            assert_eq!(
+                class_of_call(arch, &args_of(&[code, 0])),
+                BreaksRunner,
+                "{code:#x}"
+            );
+        }
+        for code in [0x1003, 0x1004, 0x1011, 0x1022, 0x4001, 0x5005] {
+            assert_eq!(
+                class_of_call(arch, &args_of(&[code, 0])),
+                ThreadAffine,
+                "{code:#x}"
+            );
+        }
+        let set_fs = call_reason(arch, &args_of(&[0x1002, 0])).unwrap();
+        assert!(set_fs.contains("TLS"), "{set_fs}");
+    }
+}
+
+/// Integer arguments that are addresses for some options.
+#[test]
+fn options_name_their_pointer_arguments() {
+    let fcntl = nr("fcntl");
+    let p = pointer_arg(fcntl, &args_of(&[3, 5, 0])).unwrap(); // F_GETLK
+    assert_eq!((p.arg, p.len, p.write), (2, PointerLen::Bytes(32), true));
+    assert_eq!(pointer_arg(fcntl, &args_of(&[3, 4, 0])), None); // F_SETFL
+    let prctl = nr("prctl");
+    let p = pointer_arg(prctl, &args_of(&[16, 0])).unwrap(); // PR_GET_NAME
+    assert_eq!((p.arg, p.len, p.write), (1, PointerLen::Bytes(16), true));
+    let p = pointer_arg(prctl, &args_of(&[0x4155_5856, 0, 64])).unwrap(); // PR_GET_AUXV
+    assert_eq!(p.len, PointerLen::FromArg(2));
+    assert_eq!(pointer_arg(prctl, &args_of(&[4, 1])), None); // PR_SET_DUMPABLE
+    #[cfg(target_arch = "x86_64")]
+    {
+        let arch = nr("arch_prctl");
+        let p = pointer_arg(arch, &args_of(&[0x1003, 0])).unwrap(); // ARCH_GET_FS
+        assert_eq!((p.arg, p.len, p.write), (1, PointerLen::Bytes(8), true));
+        assert_eq!(pointer_arg(arch, &args_of(&[0x1011, 0])), None); // ARCH_GET_CPUID
+    }
+    assert_eq!(pointer_arg(nr("getpid"), &[0; 6]), None);
+}
+
+/// Calls that change this process's mappings at an address.
+#[test]
+fn mapping_changes_are_named() {
+    let known = [Some(0); 6];
+    for name in ["munmap", "mprotect", "mremap", "madvise"] {
+        assert_eq!(map_hazard(nr(name), &known), Some(0), "{name}");
+    }
+    for name in ["msync", "mincore", "mlock", "munlock", "brk", "getpid"] {
+        assert_eq!(map_hazard(nr(name), &known), None, "{name}");
+    }
+    let mmap = nr("mmap");
+    let flags = |f: Option<u64>| [Some(0), Some(4096), Some(3), f, Some(u64::MAX), Some(0)];
+    assert_eq!(map_hazard(mmap, &flags(Some(0x22))), None); // MAP_PRIVATE|MAP_ANONYMOUS
+    assert_eq!(map_hazard(mmap, &flags(Some(0x100022))), None); // …|MAP_FIXED_NOREPLACE
+    assert_eq!(map_hazard(mmap, &flags(Some(0x32))), Some(0)); // …|MAP_FIXED
+    assert_eq!(map_hazard(mmap, &flags(None)), Some(0)); // not known yet
 }

@@ -103,6 +103,13 @@ fn class_meaning(class: ExecClass) -> &'static str {
         }
         ExecClass::Blocking => "may wait: runs on the worker pool",
         ExecClass::ThreadAffine => "acts on the calling thread: runs inline on it only",
+        ExecClass::PerThreadState => {
+            "process state Linux keeps per thread: applied to every thread of the process at \
+             once (glibc's way), or refused where that cannot be done"
+        }
+        ExecClass::BreaksRunner => {
+            "would break the thread that runs it: the gateway refuses it, it is never run"
+        }
         ExecClass::Forbidden => "the gateway refuses it: it is never run",
         ExecClass::Unknown => "unknown to sysgate: treated as blocking",
     }

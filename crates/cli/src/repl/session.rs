@@ -539,7 +539,9 @@ impl Session {
         let mut text = String::from(tag_prefix);
         text.push_str(&format_completion(&plan, c, &self.format));
         if c.flags.contains(CompletionFlags::REFUSED) {
-            text.push_str(" (refused by the executor)");
+            let args: Vec<_> = call.plan.args.iter().map(|a| a.word).collect();
+            let reason = sysgate::refusal_reason(Some(call.plan.nr), &args, c.result);
+            let _ = write!(text, " (refused by the executor: {reason})");
         }
         if self.timing {
             let _ = write!(
@@ -898,6 +900,17 @@ fn client_error(e: &Error, name: &str) -> String {
                 "argument {} (`{arg_name}`) of {syscall} is an address in this program's \
                  memory: the REPL passes no raw pointers (write NULL, or a buffer where the \
                  call takes one)",
+                arg + 1
+            )
+        }
+        Error::Invalid(InvalidRequest::ChangesMappings { syscall, arg }) => {
+            let arg_name = sysgate_sys::signature_by_name(syscall)
+                .and_then(|s| s.arg(*arg))
+                .map_or("?", |a| a.name);
+            format!(
+                "{syscall} changes this program's memory mappings at argument {} (`{arg_name}`), \
+                 whatever its value, and the REPL cannot tell them from memory in use: it does not \
+                 run it",
                 arg + 1
             )
         }

@@ -235,7 +235,7 @@ impl Runner<'_> {
                 let elapsed = f.started.elapsed();
                 let done = match outcome {
                     None => Done::TimedOut,
-                    Some(outcome) => completion(outcome)?,
+                    Some(outcome) => completion(outcome, &f.plan)?,
                 };
                 let live = match &done {
                     Done::Ran { result, .. } => Some(*result),
@@ -566,7 +566,7 @@ fn live_pair(outputs: &[Vec<u8>], plan: &CallPlan, arg: usize) -> Option<[i32; 2
 ///
 /// # Errors
 /// The ring broke: nothing more can be submitted.
-fn completion(outcome: Outcome) -> Result<Done, ReplayError> {
+fn completion(outcome: Outcome, plan: &CallPlan) -> Result<Done, ReplayError> {
     let c = match outcome {
         Ok(c) => c,
         Err(e @ (sysgate::Error::Ring(_) | sysgate::Error::Region(_))) => {
@@ -583,9 +583,11 @@ fn completion(outcome: Outcome) -> Result<Done, ReplayError> {
     if flags.contains(CompletionFlags::REFUSED)
         && let Some(e) = Errno::from_ret(c.result)
     {
-        return Ok(Done::Skipped(SkipCause::Gateway(sysgate::Error::Refused(
-            e,
-        ))));
+        let args: Vec<_> = plan.args.iter().map(|a| a.word).collect();
+        return Ok(Done::Skipped(SkipCause::Gateway(sysgate::Error::Refused {
+            errno: e,
+            reason: sysgate::refusal_reason(Some(plan.nr), &args, c.result),
+        })));
     }
     if flags.contains(CompletionFlags::POOL) && c.result == codes::WORKER_PANICKED {
         return Ok(Done::Skipped(SkipCause::Gateway(

@@ -64,6 +64,7 @@ pub(crate) fn is_scalar(kind: &ArgKind) -> bool {
             | ArgKind::Dev
             | ArgKind::Ptr
             | ArgKind::Addr
+            | ArgKind::MapRange
             | ArgKind::Signal
             | ArgKind::Pid
             | ArgKind::Uid

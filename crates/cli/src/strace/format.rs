@@ -107,7 +107,7 @@ fn style_of(kind: Option<ArgKind>) -> Style {
     };
     let radix = match kind {
         ArgKind::Mode => Radix::Oct,
-        ArgKind::Ptr | ArgKind::Addr => Radix::Hex,
+        ArgKind::Ptr | ArgKind::Addr | ArgKind::MapRange => Radix::Hex,
         k if k.table().is_some() => match k.table().map(|t| t.leftover) {
             Some(Leftover::Hex) => Radix::Hex,
             Some(Leftover::Octal { .. }) => Radix::Oct,

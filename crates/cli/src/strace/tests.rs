@@ -779,7 +779,7 @@ fn sample_arg(sig: &Signature, i: usize) -> String {
         ArgKind::Offset => s("100"),
         ArgKind::Dev => s("makedev(0x1, 0x3)"),
         ArgKind::Ptr => s("0x7f0000001000"),
-        ArgKind::Addr => s("0x7f0000000000"),
+        ArgKind::Addr | ArgKind::MapRange => s("0x7f0000000000"),
         ArgKind::Signal => s("SIGUSR1"),
         ArgKind::Pid => s("1234"),
         ArgKind::Uid | ArgKind::Gid => s("1000"),

@@ -613,7 +613,10 @@ impl Classifier {
         };
         if matches!(
             sysgate_sys::class_of(nr),
-            ExecClass::Forbidden | ExecClass::ThreadAffine
+            ExecClass::Forbidden
+                | ExecClass::ThreadAffine
+                | ExecClass::PerThreadState
+                | ExecClass::BreaksRunner
         ) {
             return Err(SkipReason::ProcessControl);
         }
@@ -640,7 +643,7 @@ impl Classifier {
             args.push(FdArg { arg, fd, role });
         }
         for (arg, spec) in sig.args.iter().enumerate() {
-            if matches!(spec.kind, ArgKind::Ptr | ArgKind::Addr)
+            if matches!(spec.kind, ArgKind::Ptr | ArgKind::Addr | ArgKind::MapRange)
                 && tc
                     .call
                     .args
