@@ -308,7 +308,7 @@ fn bad_lines_name_line_and_column_and_the_script_goes_on() {
         "line 8, column 1: exit_group is refused by the gateway: would end the whole process",
         "line 9, column 1: execve is refused by the gateway: would replace the whole process",
         "line 10, column 7: `$nope` is not set",
-        "line 11, column 1: argument 1 (`addr`) of munmap is an address",
+        "line 11, column 1: munmap changes this program's memory mappings at argument 1",
         "line 12: no background request [7]",
     ];
     assert_eq!(lines.len(), expected.len(), "{stderr}");
@@ -338,6 +338,53 @@ fn refusals_and_failing_syscalls_are_not_parse_failures() {
     let stderr = text(&out.stderr);
     assert_eq!(stderr.lines().count(), 2, "{stderr}");
     assert!(stderr.contains("line 3, column 1: sysgate has no signature for kcmp"));
+}
+
+/// Calls that would break the thread running them are refused with the
+/// table's reason, and the shell goes on: before, `arch_prctl(ARCH_SET_FS,
+/// 0)` killed it with SIGSEGV and `prctl(PR_SET_SECCOMP, 1)` with SIGKILL.
+#[test]
+fn calls_that_would_break_the_shell_are_refused_and_it_goes_on() {
+    let mut script = String::new();
+    #[cfg(target_arch = "x86_64")]
+    script.push_str("arch_prctl(ARCH_SET_FS, 0)\narch_prctl(ARCH_GET_FS, 0x7f0000001000)\n");
+    script.push_str(
+        "prctl(PR_SET_SECCOMP, 1)\nset_tid_address(NULL)\nunshare(CLONE_FS)\n\
+         munmap(0, 1099511627776)\ngetpid()\n",
+    );
+    let out = sysgate(&["run", "-"], script.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let refusal = |call: &str, why: &str| {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(call))
+            .unwrap_or_else(|| panic!("no line for {call}: {stdout}"));
+        let want = "= -1 EPERM (Operation not permitted) (refused by the executor: ";
+        assert!(line.contains(want) && line.contains(why), "{line}");
+    };
+    #[cfg(target_arch = "x86_64")]
+    refusal("arch_prctl(ARCH_SET_FS, 0)", "TLS");
+    refusal("prctl(PR_SET_SECCOMP, 1)", "seccomp filter");
+    refusal("set_tid_address(NULL)", "pthread");
+    refusal("unshare(CLONE_FS)", "working directory");
+    let pid = stdout.lines().last().unwrap();
+    assert!(
+        pid.starts_with("getpid() = "),
+        "the shell went on: {stdout}"
+    );
+    // Raw addresses the call would write through, or mappings it would
+    // change: refused before submission, with the argument named.
+    let stderr = text(&out.stderr);
+    #[cfg(target_arch = "x86_64")]
+    assert!(
+        stderr.contains("argument 2 (`addr`) of arch_prctl is an address"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("munmap changes this program's memory mappings"),
+        "{stderr}"
+    );
 }
 
 #[test]

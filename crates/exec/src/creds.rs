@@ -10,6 +10,11 @@
 //! later request: the submitter, the polling thread, the reactor and every
 //! pool worker.
 //!
+//! As in any program that calls `setuid`, the signal interrupts what the
+//! other threads are doing: a pool worker sleeping or waiting in a call
+//! that is never restarted after a signal handler (`nanosleep`, `poll`,
+//! `epoll_wait`, … — see signal(7)) returns `EINTR` for it.
+//!
 //! `setfsuid`, `setfsgid`, `capset`, `unshare`, `setns` and the
 //! credential `prctl` options have no such wrapper (glibc and libcap change
 //! the calling thread only); the executor refuses them (see
