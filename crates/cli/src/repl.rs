@@ -83,7 +83,10 @@
 //! (one line); other commands, blank lines and comments print nothing.
 //! Errors go to stderr as `line L, column C: message` (`line L: message`
 //! where no column is at fault), and the script goes on. Input is read as
-//! bytes: invalid UTF-8 becomes U+FFFD and so a parse error.
+//! bytes: invalid UTF-8 becomes U+FFFD and so a parse error. The shell
+//! reads and writes through its own copies of fds 0, 1 and 2, which the
+//! gateway holds: a script may close or redirect those numbers (its
+//! `write(1, …)` follows them) without silencing the shell.
 //!
 //! Exit status: 0 when every line parsed and its calls could be built, 1
 //! otherwise — a line that does not parse, or whose calls cannot be built
@@ -100,11 +103,13 @@ mod interactive;
 mod session;
 
 use std::ffi::OsStr;
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, IsTerminal, Write};
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::process::ExitCode;
 
-use sysgate::Gateway;
+use sysgate::{Gateway, HeldFd};
 
 pub use session::{Diagnostic, Flow, Mode, Session, Severity, Sink};
 
@@ -143,8 +148,49 @@ pub fn repl_main<S: AsRef<OsStr>>(args: &[S]) -> ExitCode {
     if io::stdin().is_terminal() {
         interactive::run(gw)
     } else {
-        let stdin = io::stdin();
-        script_exit(run_script(gw, stdin.lock(), io::stdout(), io::stderr()))
+        run_stdin(gw)
+    }
+}
+
+/// The shell's own copies of stdin, stdout and stderr, held by the gateway
+/// (see [`sysgate::hold_copy`]): a script that closes or redirects fd 0, 1
+/// or 2 — `close(1)`, `dup2(3, 1)` — does not silence the shell, whose
+/// lines keep going where its output went when it started.
+struct OwnStdio {
+    /// Dropped first: the copies are released before they are closed.
+    _held: [HeldFd; 3],
+    input: File,
+    out: File,
+    err: File,
+}
+
+impl OwnStdio {
+    /// The copies, or `None` if one cannot be made (no descriptor left):
+    /// then the shell uses fds 0, 1 and 2 themselves.
+    fn new() -> Option<OwnStdio> {
+        let (input, held_input) = sysgate::hold_copy(io::stdin().as_fd()).ok()?;
+        let (out, held_out) = sysgate::hold_copy(io::stdout().as_fd()).ok()?;
+        let (err, held_err) = sysgate::hold_copy(io::stderr().as_fd()).ok()?;
+        Some(OwnStdio {
+            _held: [held_input, held_out, held_err],
+            input: input.into(),
+            out: out.into(),
+            err: err.into(),
+        })
+    }
+}
+
+/// Runs stdin as a script.
+fn run_stdin(gw: Gateway) -> ExitCode {
+    match OwnStdio::new() {
+        Some(own) => {
+            let result = run_script(gw, BufReader::new(&own.input), &own.out, &own.err);
+            script_exit(result)
+        }
+        None => {
+            let stdin = io::stdin();
+            script_exit(run_script(gw, stdin.lock(), io::stdout(), io::stderr()))
+        }
     }
 }
 
@@ -165,8 +211,7 @@ pub fn run_main<S: AsRef<OsStr>>(args: &[S]) -> ExitCode {
         let Some(gw) = gateway() else {
             return ExitCode::from(1);
         };
-        let stdin = io::stdin();
-        return script_exit(run_script(gw, stdin.lock(), io::stdout(), io::stderr()));
+        return run_stdin(gw);
     }
     // Read whole, so the file holds no descriptor while the script runs: a
     // script sees the same fd numbers as under `sysgate repl < FILE`.
@@ -180,7 +225,10 @@ pub fn run_main<S: AsRef<OsStr>>(args: &[S]) -> ExitCode {
     let Some(gw) = gateway() else {
         return ExitCode::from(1);
     };
-    script_exit(run_script(gw, &script[..], io::stdout(), io::stderr()))
+    match OwnStdio::new() {
+        Some(own) => script_exit(run_script(gw, &script[..], &own.out, &own.err)),
+        None => script_exit(run_script(gw, &script[..], io::stdout(), io::stderr())),
+    }
 }
 
 fn is_help<S: AsRef<OsStr>>(arg: &S) -> bool {

@@ -70,7 +70,7 @@ pub use op::{
     raw, raw_ptr, refusal_reason,
 };
 pub use set::OpSet;
-pub use sysgate_exec::{ExecStats, HeldFd, hold_fd};
+pub use sysgate_exec::{ExecStats, HeldFd, hold_copy, hold_fd};
 pub use types::{DirEntries, DirEntry, SockAddr, Stat, Statx, Timespec};
 
 /// Wire-format types, for [`Request`] and [`Operation`] implementations.

@@ -42,19 +42,19 @@ pub(crate) fn refusal(nr: u32, args: &[u64; 6], class: ExecClass) -> Option<Refu
     if refused {
         return Some(Refusal::Class(sysgate_sys::call_reason(nr, args)));
     }
-    let sig = sysgate_sys::signature(nr)?;
-    for (i, spec) in sig.args.iter().enumerate() {
-        if matches!(spec.kind, ArgKind::Fd | ArgKind::DirFd) && held::is_held(args[i] as i32) {
-            return Some(Refusal::HeldFd(args[i] as i32));
-        }
-    }
     match nr as libc::c_long {
-        libc::SYS_close_range => held::held_in(args[0] as u32, args[1] as u32).map(Refusal::HeldFd),
+        // A range, not descriptors: it runs around the held ones.
+        libc::SYS_close_range => return None,
         libc::SYS_rt_sigaction if args[1] != 0 && interrupt::is_ours(args[0] as i32) => {
-            Some(Refusal::InterruptSignal(args[0] as i32))
+            return Some(Refusal::InterruptSignal(args[0] as i32));
         }
-        _ => None,
+        _ => {}
     }
+    let sig = sysgate_sys::signature(nr)?;
+    let fds = sig.args.iter().zip(args);
+    let mut fds = fds.filter(|(spec, _)| matches!(spec.kind, ArgKind::Fd | ArgKind::DirFd));
+    fds.find(|&(_, &fd)| held::is_held(fd as i32))
+        .map(|(_, &fd)| Refusal::HeldFd(fd as i32))
 }
 
 /// The argument of a call that installs a signal mask on the thread that
@@ -166,6 +166,11 @@ pub(crate) fn inline_step(call: &mut PreparedCall, flags: SubmissionFlags, ctx: 
     }
     match class {
         ExecClass::NonBlocking if waits_for_lock(call) => Step::Punt(Account::Unbounded, None),
+        ExecClass::NonBlocking if call.nr == nr(libc::SYS_close_range) => {
+            let [first, last, flags, ..] = call.args;
+            let spared = held::close_range_sparing_held(first, last, flags);
+            Step::Done(spared.unwrap_or_else(|| call.run()))
+        }
         ExecClass::NonBlocking => Step::Done(call.run()),
         ExecClass::NowaitCapable => match try_nowait(call) {
             Step::Done(r) => Step::Done(call.total(r)),

@@ -12,7 +12,7 @@
 //! This guards the numbers, not the files: `/proc/self/fd/N` still opens
 //! them by path, as `/proc/self/mem` opens the process's memory.
 
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -47,6 +47,36 @@ pub fn hold_fd(fd: BorrowedFd<'_>) -> HeldFd {
     held.push(fd);
     set_bit(fd, true, &held);
     HeldFd(fd)
+}
+
+/// Descriptor numbers [`hold_copy`] tries first: above those a program's
+/// opens usually get, below the usual `RLIMIT_NOFILE` of 1024.
+const COPY_FLOOR: [i32; 3] = [512, 64, 3];
+
+/// `hold_copy(fd)` — a close-on-exec copy of `fd` for the gateway's own
+/// use (a shell's input and output), at a number out of the way of the
+/// program's own descriptors (512 or more where `RLIMIT_NOFILE` allows),
+/// and held like [`hold_fd`]'s: requests can neither use, close nor
+/// replace it, so a request that closes or redirects fd 1 leaves the
+/// copy working. Drop the [`HeldFd`] before the descriptor.
+///
+/// # Errors
+/// `fcntl(F_DUPFD_CLOEXEC)`'s.
+pub fn hold_copy(fd: BorrowedFd<'_>) -> std::io::Result<(OwnedFd, HeldFd)> {
+    let mut last = std::io::Error::from_raw_os_error(libc::EINVAL);
+    for floor in COPY_FLOOR {
+        // SAFETY: F_DUPFD_CLOEXEC creates a new descriptor and touches
+        // nothing else.
+        let copy = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, floor) };
+        if copy >= 0 {
+            // SAFETY: `copy` was just created and nothing else owns it.
+            let copy = unsafe { OwnedFd::from_raw_fd(copy) };
+            let held = hold_fd(copy.as_fd());
+            return Ok((copy, held));
+        }
+        last = std::io::Error::last_os_error();
+    }
+    Err(last)
 }
 
 impl HeldFd {
@@ -94,19 +124,60 @@ pub fn is_held(fd: i32) -> bool {
     fd >= LOW_LIMIT && ANY_HIGH.load(Ordering::Relaxed) && lock().contains(&fd)
 }
 
-/// The lowest held descriptor in `first..=last`, if any.
-pub(crate) fn held_in(first: u32, last: u32) -> Option<i32> {
-    lock()
+/// The held descriptors in `first..=last`, in order.
+fn held_in(first: u32, last: u32) -> Vec<u32> {
+    let mut fds: Vec<u32> = lock()
         .iter()
-        .copied()
-        .filter(|&fd| fd >= 0 && (first..=last).contains(&(fd as u32)))
-        .min()
+        .filter_map(|&fd| u32::try_from(fd).ok())
+        .filter(|fd| (first..=last).contains(fd))
+        .collect();
+    fds.sort_unstable();
+    fds.dedup();
+    fds
+}
+
+/// `close_range(first, last, flags)` around the held descriptors: the
+/// pieces of the range between them, so that "close everything from 3
+/// up" closes the program's descriptors and leaves the gateway's. `None`
+/// if no held descriptor is in the range (run the call as it is).
+pub(crate) fn close_range_sparing_held(first: u64, last: u64, flags: u64) -> Option<i64> {
+    let (first, last) = (u32::try_from(first).ok()?, u32::try_from(last).ok()?);
+    let held = held_in(first, last);
+    if held.is_empty() {
+        return None;
+    }
+    // The pieces between held descriptors; `next` is the first descriptor
+    // not covered yet (`None` past u32::MAX).
+    let mut pieces = Vec::with_capacity(held.len() + 1);
+    let mut next = Some(first);
+    for fd in held {
+        if let Some(n) = next
+            && fd > n
+        {
+            pieces.push((n, fd - 1));
+        }
+        next = fd.checked_add(1);
+    }
+    if let Some(n) = next
+        && n <= last
+    {
+        pieces.push((n, last));
+    }
+    for (a, b) in pieces {
+        let args = [u64::from(a), u64::from(b), flags, 0, 0, 0];
+        // SAFETY: close_range on a piece of the range the submitter asked
+        // for, none of it held; no pointers.
+        let r = unsafe { sysgate_sys::raw_syscall(libc::SYS_close_range as u32, args) };
+        if r < 0 {
+            return Some(r);
+        }
+    }
+    Some(0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::fd::AsFd;
 
     #[test]
     fn registrations_come_and_go() {
@@ -116,12 +187,57 @@ mod tests {
         let a = hold_fd(file.as_fd());
         let b = hold_fd(file.as_fd());
         assert!(is_held(fd));
-        assert_eq!(held_in(fd as u32, fd as u32), Some(fd));
+        assert_eq!(held_in(fd as u32, fd as u32), [fd as u32]);
         drop(a);
         assert!(is_held(fd), "still held by the second registration");
         drop(b);
         assert!(!is_held(fd));
         assert!(!is_held(-1) && !is_held(-100));
+    }
+
+    #[test]
+    fn close_range_splits_around_held_descriptors() {
+        // Descriptors far above what the other tests of this process open.
+        let file = std::fs::File::open("/dev/null").unwrap();
+        let copies: Vec<i32> = (0..4)
+            .map(|_| {
+                // SAFETY: F_DUPFD_CLOEXEC only creates a new descriptor.
+                unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 800) }
+            })
+            .collect();
+        assert!(copies.iter().all(|&c| c >= 800), "{copies:?}");
+        let open = |fd: i32| {
+            // SAFETY: F_GETFD only reads the descriptor's flags.
+            unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
+        };
+        // SAFETY: the copies stay open until closed below.
+        let borrow = |fd| unsafe { BorrowedFd::borrow_raw(fd) };
+        let held = [hold_fd(borrow(copies[1])), hold_fd(borrow(copies[3]))];
+        let (lo, hi) = (copies[0] as u64, copies[3] as u64);
+        assert_eq!(
+            close_range_sparing_held(lo, lo, 0),
+            None,
+            "nothing held there"
+        );
+        assert_eq!(close_range_sparing_held(lo, hi, 0), Some(0));
+        let still: Vec<bool> = copies.iter().map(|&c| open(c)).collect();
+        drop(held);
+        for c in [copies[1], copies[3]] {
+            // SAFETY: closes the copies this test made and still holds.
+            unsafe { libc::close(c) };
+        }
+        assert_eq!(still, [false, true, false, true], "{copies:?}");
+    }
+
+    #[test]
+    fn copies_are_held_and_out_of_the_way() {
+        let file = std::fs::File::open("/dev/null").unwrap();
+        let (copy, held) = hold_copy(file.as_fd()).unwrap();
+        assert_eq!(copy.as_raw_fd(), held.fd());
+        assert!(copy.as_raw_fd() > file.as_raw_fd());
+        assert!(is_held(copy.as_raw_fd()) && !is_held(file.as_raw_fd()));
+        drop(held);
+        assert!(!is_held(copy.as_raw_fd()));
     }
 
     #[test]
@@ -138,11 +254,11 @@ mod tests {
             return;
         }
         // SAFETY: `high` was just created and is owned here.
-        let high = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(high) };
+        let high = unsafe { OwnedFd::from_raw_fd(high) };
         let held = hold_fd(high.as_fd());
         assert!(is_held(held.fd()));
         let n = held.fd() as u32;
-        assert_eq!(held_in(n, n), Some(held.fd()));
+        assert_eq!(held_in(n - 1, n + 1), [n]);
         drop(held);
         assert!(!is_held(high.as_raw_fd()));
     }

@@ -179,11 +179,6 @@ fn descriptors_the_gateway_holds_are_not_touched() {
         (libc::SYS_dup3, &[0, fd, 0], "dup3 over it"),
         (libc::SYS_ftruncate, &[fd, 0], "ftruncate"),
         (
-            libc::SYS_close_range,
-            &[0, u32::MAX as u64, 0],
-            "close_range over everything",
-        ),
-        (
             libc::SYS_fcntl,
             &[fd, libc::F_SETFL as u64, libc::O_NONBLOCK as u64],
             "fcntl",
@@ -196,10 +191,34 @@ fn descriptors_the_gateway_holds_are_not_touched() {
         let reason = sysgate_exec::refusal_reason(nr(n), &args).expect(what);
         assert!(reason.contains(&fd.to_string()), "{what}: {reason}");
     }
-    // Still open, still ours.
-    // SAFETY: F_GETFD only reads the descriptor's flags.
-    assert!(unsafe { libc::fcntl(fd as i32, libc::F_GETFD) } >= 0);
+    let open = |fd: i32| {
+        // SAFETY: F_GETFD only reads the descriptor's flags.
+        unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
+    };
+    assert!(open(fd as i32), "still open, still ours");
     drop(held);
+
+    // A range runs around held descriptors. Three copies far above what
+    // the other tests of this process open, the middle one held: a
+    // close_range over all three closes the outer two only.
+    let copies: Vec<_> = (0..3)
+        .map(|_| {
+            // SAFETY: F_DUPFD_CLOEXEC only creates a new descriptor.
+            let c = unsafe { libc::fcntl(fd as i32, libc::F_DUPFD_CLOEXEC, 900) };
+            assert!(c >= 900, "no descriptor above 900");
+            c
+        })
+        .collect();
+    // SAFETY: the middle copy is ours; it stays open until closed below.
+    let middle = unsafe { std::os::fd::BorrowedFd::borrow_raw(copies[1]) };
+    let held = sysgate_exec::hold_fd(middle);
+    let (lo, hi) = (copies[0] as u64, copies[2] as u64);
+    let c = h.run(call(3, nr(libc::SYS_close_range), &[lo, hi, 0]));
+    assert_eq!(c.result, 0);
+    let still: Vec<bool> = copies.iter().map(|&c| open(c)).collect();
+    drop(held);
+    common::close(copies[1]);
+    assert_eq!(still, [false, true, false], "{copies:?}");
     let c = h.run(call(2, nr(libc::SYS_fcntl), &[fd, libc::F_GETFD as u64]));
     assert!(c.result >= 0, "released: runs again");
 }
