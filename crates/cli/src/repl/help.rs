@@ -134,6 +134,18 @@ mod tests {
     }
 
     #[test]
+    fn refused_and_per_thread_syscalls_say_why() {
+        let lines = syscall("rseq").unwrap();
+        assert!(lines[1].contains("class breaks-runner: glibc registers"), "{lines:?}");
+        assert!(lines[2].contains("never run"), "{lines:?}");
+        let lines = syscall("setresuid").unwrap();
+        assert!(lines[1].contains("class per-thread-state"), "{lines:?}");
+        assert!(lines[1].contains("every thread"), "{lines:?}");
+        let lines = syscall("unshare").unwrap();
+        assert!(lines[1].contains("refused"), "{lines:?}");
+    }
+
+    #[test]
     fn forbidden_and_unsigned_syscalls_say_why() {
         let lines = syscall("execve").unwrap();
         assert!(lines.iter().any(|l| l.contains("refuses")), "{lines:?}");
