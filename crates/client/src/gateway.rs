@@ -14,14 +14,21 @@ use sysgate_proto::{
     Arg, Buffer, CancelTarget, Completion, CompletionFlags, EncodeError, Op, Submission, decode,
     encode_into,
 };
-use sysgate_ring::{Consumer, Producer, PushError, Region, RegionSizes};
+use sysgate_ring::{Arena, Consumer, Producer, PushError, Region, RegionSizes};
 
+use crate::arena::{ArenaSpace, Placement, place};
 use crate::error::{Error, InvalidRequest};
 use crate::op::{Abandon, Flags, Operation};
 
 /// `user_data` of requests whose completion nobody reads (the cancels sent
 /// for dropped futures).
 const IGNORED: u64 = u64::MAX - 1;
+
+/// The buffer arena a gateway has unless told otherwise
+/// ([`GatewayBuilder::arena_bytes`]): 256 MiB of address space, which costs
+/// memory only while big requests use it. The most one request moves
+/// through it.
+pub const DEFAULT_ARENA_BYTES: usize = 256 << 20;
 
 /// Options for a [`Gateway`].
 #[derive(Clone)]
@@ -33,14 +40,15 @@ pub struct GatewayBuilder {
     max_unbounded: Option<usize>,
     idle_timeout: Option<Duration>,
     sq_poll: Option<Duration>,
+    arena_bytes: usize,
 }
 
 impl GatewayBuilder {
     /// Bytes of the submission ring (a power of two, 4 KiB to 1 GiB).
-    /// Default 4 MiB: the frame limit is half the smaller ring, and below 4
-    /// MiB a request with the protocol's full 1 MiB of data no longer fits
-    /// (it fails with [`Error::Encode`], and a completion too large for
-    /// its frame arrives as [`Error::Protocol`] `-E2BIG`, without outputs).
+    /// Default 4 MiB: the frame limit is half the smaller ring, and from 4
+    /// MiB up a frame holds the protocol's full 1 MiB of buffers. With
+    /// smaller rings, buffers that do not fit a frame go through the
+    /// arena ([`GatewayBuilder::arena_bytes`]).
     pub fn sq_bytes(mut self, bytes: u32) -> Self {
         self.sq_bytes = bytes;
         self
@@ -83,6 +91,20 @@ impl GatewayBuilder {
         self
     }
 
+    /// Bytes of the buffer arena (rounded up to whole 4 KiB pages; 0: none),
+    /// through which requests whose buffers do not fit a frame — more than
+    /// 1 MiB in all by default — move their big buffers: the most one
+    /// request can read or write at once. Default [`DEFAULT_ARENA_BYTES`]
+    /// (256 MiB). It is address space: pages cost memory only while
+    /// requests use them, and are given back after each. A request needing
+    /// more fails with [`Error::BuffersTooLarge`]; one that finds the
+    /// arena held by requests in flight with [`Error::ArenaFull`]. At most
+    /// [`sysgate_ring::MAX_ARENA_BYTES`].
+    pub fn arena_bytes(mut self, bytes: usize) -> Self {
+        self.arena_bytes = bytes.div_ceil(4096).saturating_mul(4096);
+        self
+    }
+
     /// Shares the worker pool of `other` (one gateway per submitting thread,
     /// one pool). The pool options of this builder are then ignored.
     pub fn share_pool(mut self, other: &Gateway) -> Self {
@@ -117,6 +139,13 @@ impl GatewayBuilder {
         if let Some(idle) = self.sq_poll {
             exec = exec.sq_poll(idle);
         }
+        let arena = match self.arena_bytes {
+            0 => None,
+            bytes => Some(Arena::create(bytes).map_err(Error::Region)?),
+        };
+        if let Some(arena) = &arena {
+            exec = exec.arena(arena.clone());
+        }
         let exec = exec.build(
             region.sq_consumer().map_err(Error::Region)?,
             region.cq_producer().map_err(Error::Region)?,
@@ -147,6 +176,8 @@ impl GatewayBuilder {
                 }),
                 driver: Mutex::new(Driver::NotStarted),
                 pool,
+                arena: arena.map(ArenaSpace::new),
+                max_frame: max_frame as usize,
             }),
         })
     }
@@ -179,6 +210,10 @@ struct Inner {
     submit: Mutex<SubmitSide>,
     driver: Mutex<Driver>,
     pool: WorkerPool,
+    /// The buffer arena and who holds its pages.
+    arena: Option<Arc<ArenaSpace>>,
+    /// The longest frame either ring carries.
+    max_frame: usize,
 }
 
 enum Driver {
@@ -225,6 +260,9 @@ struct State {
 struct Slot {
     generation: u32,
     state: SlotState,
+    /// The arena pages its request holds, until its completion is taken
+    /// (or, abandoned, reaped).
+    placement: Option<Placement>,
 }
 
 enum SlotState {
@@ -250,7 +288,9 @@ pub(crate) struct Group {
 
 #[derive(Default)]
 pub(crate) struct GroupInner {
-    pub(crate) done: std::collections::VecDeque<Completion<'static>>,
+    /// Completions, each with the arena pages its request held (its
+    /// outputs are copied out when it is taken).
+    pub(crate) done: std::collections::VecDeque<(Completion<'static>, Option<Placement>)>,
     waker: Option<Waker>,
     /// Counted in `State::waiting`: the set's task sleeps.
     asleep: bool,
@@ -299,6 +339,7 @@ impl State {
                 self.slots.push(Slot {
                     generation: 0,
                     state: SlotState::Free,
+                    placement: None,
                 });
                 self.slots.len() - 1
             }
@@ -330,12 +371,23 @@ impl State {
     }
 
     fn release(&mut self, t: Ticket) {
+        let Some(slot) = self.slot(t) else {
+            return;
+        };
+        let asleep = matches!(slot.state, SlotState::InFlight { asleep: true, .. });
+        slot.placement = None;
+        slot.state = SlotState::Free;
+        if asleep {
+            self.waiting -= 1;
+        }
+        self.free.push(t.index() as u32);
+    }
+
+    /// Gives `t`'s slot the arena pages its request holds: before the
+    /// request is sent, so that whoever reaps its completion finds them.
+    pub(crate) fn attach(&mut self, t: Ticket, placement: Placement) {
         if let Some(slot) = self.slot(t) {
-            if let SlotState::InFlight { asleep: true, .. } = slot.state {
-                self.waiting -= 1;
-            }
-            self.slots[t.index()].state = SlotState::Free;
-            self.free.push(t.index() as u32);
+            slot.placement = Some(placement);
         }
     }
 
@@ -378,13 +430,16 @@ impl State {
                 wake.extend(waker);
             }
             SlotState::Abandoned(abandon) => {
+                // Its pages are free again: the kernel is done with them.
+                slot.placement = None;
                 clean_up(abandon, &c);
                 self.free.push(t.index() as u32);
             }
             SlotState::Grouped(group) => {
+                let placement = slot.placement.take();
                 self.free.push(t.index() as u32);
                 let mut g = group.lock();
-                g.done.push_back(c);
+                g.done.push_back((c, placement));
                 if std::mem::take(&mut g.asleep) {
                     self.waiting -= 1;
                 }
@@ -398,6 +453,15 @@ impl State {
             }
         }
     }
+}
+
+/// A completion taken from a group, with its arena outputs copied in (off
+/// every lock); its pages are free again after.
+fn restored((mut c, placement): (Completion<'static>, Option<Placement>)) -> Completion<'static> {
+    if let Some(p) = placement {
+        p.restore(&mut c);
+    }
+    c
 }
 
 /// Disposes of what an abandoned request produced.
@@ -463,6 +527,7 @@ impl Gateway {
             max_unbounded: None,
             idle_timeout: None,
             sq_poll: None,
+            arena_bytes: DEFAULT_ARENA_BYTES,
         }
     }
 
@@ -511,6 +576,28 @@ impl Gateway {
         &self.inner.pool
     }
 
+    /// Bytes of the buffer arena held now by big requests in flight (and
+    /// by completed ones whose outputs have not been taken yet); 0 without
+    /// an arena. See [`GatewayBuilder::arena_bytes`].
+    pub fn arena_in_use(&self) -> u64 {
+        self.inner.arena.as_ref().map_or(0, |a| a.in_use())
+    }
+
+    /// Moves `sub`'s big buffers into the arena if they do not fit a
+    /// frame (see [`crate::arena::place`]).
+    pub(crate) fn place(&self, sub: &mut Submission<'_>) -> Result<Option<Placement>, Error> {
+        place(&mut sub.op, self.inner.arena.as_ref(), self.inner.max_frame)
+    }
+
+    /// Gives tickets the arena pages their requests hold (before they are
+    /// sent).
+    pub(crate) fn attach(&self, placements: Vec<(Ticket, Placement)>) {
+        let mut state = self.inner.core.lock();
+        for (t, p) in placements {
+            state.attach(t, p);
+        }
+    }
+
     pub(crate) fn alloc_tickets(&self, n: usize) -> Vec<Ticket> {
         let mut state = self.inner.core.lock();
         (0..n).map(|_| state.alloc()).collect()
@@ -548,6 +635,7 @@ impl Gateway {
         announce_sleep: bool,
     ) -> Poll<()> {
         let mut wake = Vec::new();
+        let mut placed = Vec::new();
         let mut state = self.inner.core.lock();
         // A ring error surfaces at the next submission.
         let _ = state.reap(&mut wake);
@@ -557,19 +645,26 @@ impl Gateway {
         // flight only (the one likely to complete last), so a batch is woken
         // about once, not once per completion; if others are still missing
         // then, the next poll registers on one of them.
-        for (&ticket, out) in tickets.iter().zip(done.iter_mut()).rev() {
-            if out.is_some() {
+        for (k, &ticket) in tickets.iter().enumerate().rev() {
+            if done[k].is_some() {
                 continue;
             }
-            match state.slot(ticket).map(|s| &mut s.state) {
-                Some(slot @ SlotState::Done(_)) => {
-                    let SlotState::Done(c) = std::mem::replace(slot, SlotState::Free) else {
+            let Some(slot) = state.slot(ticket) else {
+                // Not ours any more: cannot happen while its future lives.
+                missing = true;
+                continue;
+            };
+            match &mut slot.state {
+                SlotState::Done(_) => {
+                    let SlotState::Done(c) = std::mem::replace(&mut slot.state, SlotState::Free)
+                    else {
                         unreachable!("matched Done")
                     };
+                    placed.extend(slot.placement.take().map(|p| (k, p)));
                     state.free.push(ticket.index() as u32);
-                    *out = Some(c);
+                    done[k] = Some(c);
                 }
-                Some(SlotState::InFlight { waker: w, asleep }) if !missing => {
+                SlotState::InFlight { waker: w, asleep } if !missing => {
                     if !w.as_ref().is_some_and(|w| w.will_wake(waker)) {
                         *w = Some(waker.clone());
                     }
@@ -578,14 +673,20 @@ impl Gateway {
                     }
                     missing = true;
                 }
-                Some(SlotState::InFlight { .. }) => {}
-                // Not ours any more: cannot happen while its future lives.
+                SlotState::InFlight { .. } => {}
                 _ => missing = true,
             }
         }
         state.announce(announce, &self.inner.core.driver_wake);
         drop(state);
         wake.into_iter().for_each(Waker::wake);
+        // Arena outputs are copied out here, off the lock; the pages are
+        // free again after.
+        for (k, p) in placed {
+            if let Some(c) = &mut done[k] {
+                p.restore(c);
+            }
+        }
         if announce > 0 {
             self.inner.start_driver();
         }
@@ -658,7 +759,9 @@ impl Gateway {
             }
             SlotState::Done(c) => {
                 clean_up(abandon, &c);
-                state.slots[ticket.index()].state = SlotState::Free;
+                let slot = &mut state.slots[ticket.index()];
+                slot.state = SlotState::Free;
+                slot.placement = None;
                 state.free.push(ticket.index() as u32);
             }
             other => state.slots[ticket.index()].state = other,
@@ -699,7 +802,11 @@ impl Gateway {
     fn send_one<O: Operation>(&self, ticket: Ticket, op: &O, flags: Flags) -> Result<(), Error> {
         let sent = op.request().and_then(|req| {
             let mut sub = Submission::new(ticket.0, req).with_flags(flags.wire());
+            let placement = self.place(&mut sub)?;
             prepare(&mut sub, 0, 0)?;
+            if let Some(p) = placement {
+                self.inner.core.lock().attach(ticket, p);
+            }
             self.inner.send(std::slice::from_ref(&sub))
         });
         if sent.is_err() {
@@ -717,15 +824,16 @@ impl Gateway {
         waker: &Waker,
         announce: bool,
     ) -> Poll<Completion<'static>> {
-        if let Some(c) = group.lock().done.pop_front() {
-            return Poll::Ready(c);
+        let next = group.lock().done.pop_front();
+        if let Some(done) = next {
+            return Poll::Ready(restored(done));
         }
         let mut wake = Vec::new();
         let mut state = self.inner.core.lock();
         let _ = state.reap(&mut wake);
         let mut g = group.lock();
         let result = match g.done.pop_front() {
-            Some(c) => Poll::Ready(c),
+            Some(done) => Poll::Ready(done),
             None => {
                 if !g.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
                     g.waker = Some(waker.clone());
@@ -742,7 +850,7 @@ impl Gateway {
         if started {
             self.inner.start_driver();
         }
-        result
+        result.map(restored)
     }
 
     /// Blocks until the group has a completion (see [`Gateway::block_until`]).

@@ -49,6 +49,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod arena;
 mod batch;
 mod error;
 mod gateway;
@@ -64,7 +65,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 pub use batch::{Batch, BatchFuture, BatchResults};
 pub use error::{BufResult, Errno, Error, InvalidRequest};
-pub use gateway::{Gateway, GatewayBuilder, RequestId, Submitted};
+pub use gateway::{DEFAULT_ARENA_BYTES, Gateway, GatewayBuilder, RequestId, Submitted};
 pub use op::{
     Abandon, Fd, Flags, Handle, Operation, Outcome, RawArg, RawOutput, Request, Syscall, check,
     raw, raw_ptr,

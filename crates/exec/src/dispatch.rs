@@ -9,7 +9,7 @@
 //! call go elsewhere.
 
 use sysgate_proto::SubmissionFlags;
-use sysgate_sys::{ArgKind, ExecClass, FillUnit};
+use sysgate_sys::{ArgKind, ExecClass};
 
 use crate::call::PreparedCall;
 use crate::fdinfo::{FdKind, fd_kind, is_listening, is_nonblocking, read_reached_eof};
@@ -121,13 +121,7 @@ pub(crate) fn fd_arg(call: &PreparedCall) -> Option<i32> {
 /// returns (`read`'s buffer, `getdents64`'s records), so the completion
 /// carries only those.
 pub(crate) fn filled_by_result(nr: u32) -> Option<usize> {
-    let sig = sysgate_sys::signature(nr)?;
-    let fill = sig.result_fills()?;
-    let direct = matches!(
-        sig.args[fill.arg].kind,
-        ArgKind::OutBuf { .. } | ArgKind::OutRecords { .. }
-    );
-    (fill.unit == FillUnit::Bytes && direct).then_some(fill.arg)
+    sysgate_sys::signature(nr)?.filled_buffer()
 }
 
 fn is_write(n: u32) -> bool {

@@ -251,13 +251,16 @@ impl PuntedCall {
                 -i64::from(libc::ETIME)
             }
         });
-        let mut outputs = Vec::new();
+        let mut outputs = Outputs::default();
         if already {
             // A canceller answered this request already.
         } else if with_outputs {
             let c = completion(self.user_data, result, self.ran, &self.call, self.filled);
             self.shared.post(&c);
-            outputs = c.outputs;
+            outputs = Outputs {
+                bytes: c.outputs,
+                arena: self.call.arena_outputs(result, self.filled),
+            };
         } else {
             self.shared.post_result(self.user_data, result, self.ran);
         }
@@ -268,7 +271,7 @@ impl PuntedCall {
             let ok = with_outputs && result >= 0 && !is_short(&self.call, result);
             chain.record(result, outputs);
             if let Some(lt) = lt_result {
-                chain.record(lt, Vec::new());
+                chain.record(lt, Outputs::default());
             }
             let mut pass = Pass::default();
             match &self.pool {
