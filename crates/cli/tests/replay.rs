@@ -828,3 +828,30 @@ fn the_binary_exit_status() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn a_64_mib_read_and_write_replay() {
+    let dir = TempDir::new("big");
+    // "sysgate\n", then zeros up to 64 MiB.
+    let input = std::fs::File::create(dir.path().join("in")).expect("create in");
+    std::io::Write::write_all(&mut &input, b"sysgate\n").expect("write in");
+    input.set_len(64 << 20).expect("grow in");
+    let log = format!(
+        "openat(AT_FDCWD, \"{d}/in\", O_RDONLY) = 3
+pread64(3, \"sysgate\\n\\0\\0\\0\\0\\0\\0\\0\\0\"..., 67108864, 0) = 67108864
+openat(AT_FDCWD, \"{d}/out\", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 4
+write(4, \"sysgate\\nwritten\"..., 67108864) = 67108864
+close(4) = 0
+close(3) = 0
+",
+        d = dir.str()
+    );
+    let s = replay(&log, &ReplayOptions::default()).expect("replay");
+    assert_clean(&s, &log);
+    assert_eq!(s.replayed, 6, "{}", report(&s));
+    // The write's data is the traced prefix, padded with zeros.
+    let out = std::fs::read(dir.path().join("out")).expect("read out");
+    assert_eq!(out.len(), 64 << 20);
+    assert_eq!(&out[..15], b"sysgate\nwritten");
+    assert!(out[15..] == vec![0u8; out.len() - 15][..], "zeros after");
+}

@@ -475,7 +475,11 @@ fn fit(
                 LowerErrorKind::LengthExceedsData { len, have },
             ));
         }
-        bytes.resize(capacity(len, col)? as usize, 0);
+        // Zeroed by the allocator (fresh pages for big lengths), not
+        // filled byte by byte.
+        let mut padded = vec![0; capacity(len, col)? as usize];
+        padded[..have].copy_from_slice(bytes);
+        *bytes = padded;
     }
     Ok(())
 }
