@@ -31,8 +31,8 @@ pub use codec::{
     peek_user_data,
 };
 pub use message::{
-    Arg, Args, ArenaRange, Buffer, Bytes, CancelTarget, Completion, CompletionFlags, LinkedOutput, Op, Reloc,
-    Submission, SubmissionFlags, SyscallOp,
+    ArenaRange, Arg, Args, Buffer, Bytes, CancelTarget, Completion, CompletionFlags, LinkedOutput,
+    Op, Reloc, Submission, SubmissionFlags, SyscallOp,
 };
 pub use validate::ValidationError;
 

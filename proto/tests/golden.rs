@@ -78,7 +78,10 @@ fn pread_arena_vector() {
 
 #[test]
 fn pread_arena_completion_vector() {
-    check("pread_arena_completion", &examples::pread_arena_completion());
+    check(
+        "pread_arena_completion",
+        &examples::pread_arena_completion(),
+    );
 }
 
 #[test]

@@ -432,9 +432,19 @@ fn a_64_mib_pread_and_pwrite_run_through_the_shell() {
             "{line}"
         );
     };
-    read(lines[1], "0", r"page 00000000\n..................", "67108864");
+    read(
+        lines[1],
+        "0",
+        r"page 00000000\n..................",
+        "67108864",
+    );
     // A short read: 1,000 pages from the end of the file.
-    read(lines[2], "4096000", r"page 00001000\n..................", "63012864");
+    read(
+        lines[2],
+        "4096000",
+        r"page 00001000\n..................",
+        "63012864",
+    );
     assert!(
         lines[4].ends_with("\"sysgate\"..., 67108864, 0) = 67108864"),
         "{}",
@@ -444,5 +454,8 @@ fn a_64_mib_pread_and_pwrite_run_through_the_shell() {
     let written = std::fs::read(&output).unwrap();
     assert_eq!(written.len(), 64 << 20);
     assert_eq!(&written[..7], b"sysgate");
-    assert!(written[7..] == vec![0u8; written.len() - 7][..], "zeros after");
+    assert!(
+        written[7..] == vec![0u8; written.len() - 7][..],
+        "zeros after"
+    );
 }

@@ -230,7 +230,9 @@ impl Placement {
         };
         for o in &self.outputs {
             let len = if o.filled {
-                u32::try_from(c.result.max(0)).unwrap_or(u32::MAX).min(o.len)
+                u32::try_from(c.result.max(0))
+                    .unwrap_or(u32::MAX)
+                    .min(o.len)
             } else {
                 o.len
             };
@@ -509,7 +511,11 @@ mod tests {
         let space = space(1024);
         let max_frame = sysgate_proto::MAX_MESSAGE_LEN;
         let mut small = pread(MAX_DATA_LEN as u32);
-        assert!(place(&mut small, Some(&space), max_frame).unwrap().is_none());
+        assert!(
+            place(&mut small, Some(&space), max_frame)
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(small, pread(MAX_DATA_LEN as u32), "left as it was");
 
         // A path and 2 MiB of data: only the data moves.
@@ -546,7 +552,10 @@ mod tests {
         let mut read = pread(40 << 10);
         let p = place(&mut read, Some(&space), 32 << 10).unwrap().unwrap();
         assert_eq!(p.output_count, 1);
-        assert!(p.outputs[0].filled, "pread's buffer is trimmed to its result");
+        assert!(
+            p.outputs[0].filled,
+            "pread's buffer is trimmed to its result"
+        );
     }
 
     #[test]

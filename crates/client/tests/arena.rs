@@ -86,7 +86,10 @@ fn a_short_read_through_the_arena_returns_what_was_read() {
     let (n, buf) = gw.call(ops::Read::new(&f, Vec::with_capacity(8 * MIB)));
     assert_eq!(n.unwrap(), data.len());
     same(&buf, &data, "a short read");
-    assert!(buf.capacity() >= 8 * MIB, "the caller's buffer is handed back");
+    assert!(
+        buf.capacity() >= 8 * MIB,
+        "the caller's buffer is handed back"
+    );
 
     // The raw layer trims a read's buffer to its result too, and returns
     // other outputs whole (zeros where the kernel wrote nothing).
@@ -160,12 +163,11 @@ fn over_the_limit_and_a_full_arena_are_typed_errors() {
         }
     );
     assert!(e.capacity() >= 8 * MIB, "the buffer comes back");
-    let msg = Error::BuffersTooLarge {
-        bytes: 8,
-        limit: 4,
-    }
-    .to_string();
-    assert!(msg.contains("arena_bytes"), "the error names the limit: {msg}");
+    let msg = Error::BuffersTooLarge { bytes: 8, limit: 4 }.to_string();
+    assert!(
+        msg.contains("arena_bytes"),
+        "the error names the limit: {msg}"
+    );
 
     // A read that waits holds 3 MiB; 2 more do not fit next to it.
     let (pr, pw) = pipe();
@@ -189,7 +191,9 @@ fn over_the_limit_and_a_full_arena_are_typed_errors() {
     // Requests may not name arena bytes themselves.
     let named = Request::new(Op::Syscall(SyscallOp {
         nr: libc::SYS_read as u32,
-        args: [Arg::Imm(0), Arg::Buf(0), Arg::Imm(16)].into_iter().collect(),
+        args: [Arg::Imm(0), Arg::Buf(0), Arg::Imm(16)]
+            .into_iter()
+            .collect(),
         bufs: vec![Buffer::ArenaOut(sysgate::proto::ArenaRange {
             offset: 0,
             len: 16,
@@ -241,7 +245,10 @@ fn a_dropped_future_keeps_its_arena_range_until_its_completion() {
 
     // A 2 MiB read blocks on an empty pipe, on a pool worker.
     let (pr, pw) = pipe();
-    let a = gw.submit_with(ops::Read::new(&pr, Vec::with_capacity(2 * MIB)), Flags::ASYNC);
+    let a = gw.submit_with(
+        ops::Read::new(&pr, Vec::with_capacity(2 * MIB)),
+        Flags::ASYNC,
+    );
     until(&gw, "the read is on a worker", || {
         gw.stats().pool.unbounded.busy == 1
     });
@@ -267,7 +274,12 @@ fn a_dropped_future_keeps_its_arena_range_until_its_completion() {
     let f1 = file(&dir, "p1", &p1);
     for round in 0..40 {
         let dropped: Vec<_> = (0..3)
-            .map(|_| gw.submit_with(ops::Pread::new(&f1, Vec::with_capacity(2 * MIB), 0), Flags::ASYNC))
+            .map(|_| {
+                gw.submit_with(
+                    ops::Pread::new(&f1, Vec::with_capacity(2 * MIB), 0),
+                    Flags::ASYNC,
+                )
+            })
             .collect();
         if round % 2 == 0 {
             drop(dropped);
@@ -281,7 +293,9 @@ fn a_dropped_future_keeps_its_arena_range_until_its_completion() {
             same(&got, &p2, "a read beside drops");
         }
     }
-    until(&gw, "every dropped read is reaped", || gw.arena_in_use() == 0);
+    until(&gw, "every dropped read is reaped", || {
+        gw.arena_in_use() == 0
+    });
 }
 
 #[test]
@@ -303,7 +317,11 @@ fn batches_chains_and_sets_move_big_buffers_too() {
     let (n, buf) = done.take(read).unwrap();
     assert_eq!(n.unwrap(), data.len());
     same(&buf, &data, "the batch's read");
-    same(&std::fs::read(&dst_path).unwrap(), &data, "the linked write");
+    same(
+        &std::fs::read(&dst_path).unwrap(),
+        &data,
+        "the linked write",
+    );
     let (n, buf) = done.take(small).unwrap();
     assert_eq!((n.unwrap(), &buf[..]), (64, &data[..64]));
     drop(done);
@@ -311,8 +329,12 @@ fn batches_chains_and_sets_move_big_buffers_too() {
 
     let mut set = sysgate::OpSet::new(&gw);
     for i in 0..4 {
-        set.push(ops::Pread::new(&src, Vec::with_capacity(2 * MIB), (i * MIB) as i64))
-            .unwrap();
+        set.push(ops::Pread::new(
+            &src,
+            Vec::with_capacity(2 * MIB),
+            (i * MIB) as i64,
+        ))
+        .unwrap();
     }
     while let Some((key, (n, buf))) = set.wait_next() {
         let n = n.unwrap();

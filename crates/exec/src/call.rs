@@ -323,7 +323,11 @@ impl PreparedCall {
 
     /// The arena outputs (see [`Outputs::arena`]) given the call's result;
     /// empty, without allocating, for a call without arena buffers.
-    pub(crate) fn arena_outputs(&self, result: i64, filled: Option<usize>) -> Vec<(usize, ArenaRange)> {
+    pub(crate) fn arena_outputs(
+        &self,
+        result: i64,
+        filled: Option<usize>,
+    ) -> Vec<(usize, ArenaRange)> {
         if self.arena.is_none() {
             return Vec::new();
         }

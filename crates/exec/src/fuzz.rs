@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use sysgate_proto::{
-    ArenaRange, Arg, Buffer, CancelTarget, Completion, Op, Submission, SubmissionFlags, SyscallOp, decode,
-    encode_to_vec,
+    ArenaRange, Arg, Buffer, CancelTarget, Completion, Op, Submission, SubmissionFlags, SyscallOp,
+    decode, encode_to_vec,
 };
 use sysgate_ring::{Arena, Region, RegionSizes};
 

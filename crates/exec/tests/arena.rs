@@ -8,8 +8,8 @@ mod common;
 use common::*;
 use sysgate_exec::Executor;
 use sysgate_proto::{
-    ArenaRange, Arg, Buffer, CompletionFlags, LinkedOutput, Op, Reloc, Submission,
-    SubmissionFlags, SyscallOp, codes,
+    ArenaRange, Arg, Buffer, CompletionFlags, LinkedOutput, Op, Reloc, Submission, SubmissionFlags,
+    SyscallOp, codes,
 };
 use sysgate_ring::Arena;
 
@@ -17,7 +17,10 @@ const ARENA: usize = 8 << 20;
 
 fn harness() -> (Harness, Arena) {
     let arena = Arena::create(ARENA).unwrap();
-    (Harness::with(Executor::builder().arena(arena.clone())), arena)
+    (
+        Harness::with(Executor::builder().arena(arena.clone())),
+        arena,
+    )
 }
 
 fn syscall(
@@ -53,7 +56,12 @@ fn pread(user_data: u64, fd: i32, buf: Buffer<'static>, len: u64, at: u64) -> Su
     syscall(
         user_data,
         libc::SYS_pread64,
-        &[Arg::Imm(fd as u64), Arg::Buf(0), Arg::Imm(len), Arg::Imm(at)],
+        &[
+            Arg::Imm(fd as u64),
+            Arg::Buf(0),
+            Arg::Imm(len),
+            Arg::Imm(at),
+        ],
         vec![buf],
         vec![],
     )
@@ -70,11 +78,20 @@ fn reads_and_writes_go_through_the_arena_in_place() {
     let c = h.run(pread(1, src, out, 3 << 20, 0));
     assert_eq!(c.result, 3 << 20);
     assert_eq!(c.outputs.len(), 1, "one output, a placeholder");
-    assert!(c.outputs[0].is_empty(), "no bytes cross the completion ring");
+    assert!(
+        c.outputs[0].is_empty(),
+        "no bytes cross the completion ring"
+    );
     assert_eq!(arena.read_to_vec(4096, 3 << 20).unwrap(), data);
 
     // A short read: the result says how much of the arena buffer holds data.
-    let c = h.run(pread(2, src, Buffer::ArenaOut(range(0, 4 << 20)), 4 << 20, 1 << 20));
+    let c = h.run(pread(
+        2,
+        src,
+        Buffer::ArenaOut(range(0, 4 << 20)),
+        4 << 20,
+        1 << 20,
+    ));
     assert_eq!(c.result, 2 << 20);
     assert_eq!(arena.read_to_vec(0, 2 << 20).unwrap(), data[1 << 20..]);
 
@@ -92,7 +109,12 @@ fn reads_and_writes_go_through_the_arena_in_place() {
     let c = h.run(syscall(
         4,
         libc::SYS_pwrite64,
-        &[Arg::Imm(dst as u64), Arg::Buf(0), Arg::Imm(3 << 20), Arg::Imm(0)],
+        &[
+            Arg::Imm(dst as u64),
+            Arg::Buf(0),
+            Arg::Imm(3 << 20),
+            Arg::Imm(0),
+        ],
         vec![Buffer::ArenaIn(range(0, 3 << 20))],
         vec![],
     ));
@@ -168,7 +190,10 @@ fn relocations_target_arena_buffers_and_write_into_them() {
     assert_eq!(got[..4096], data[..4096]);
     assert_eq!(got[4096..], [b'x'; 100]);
     let base = arena.read_to_vec(1 << 20, 8).unwrap();
-    assert_ne!(base, [0; 8], "the relocated base was written into the arena");
+    assert_ne!(
+        base, [0; 8],
+        "the relocated base was written into the arena"
+    );
     for fd in [fd, r, w] {
         close(fd);
     }
@@ -223,7 +248,7 @@ fn hostile_arena_references_are_refused_and_the_executor_goes_on() {
         Buffer::ArenaOut(range(0, u32::MAX)),
         // offset + len overflows.
         Buffer::ArenaOut(range(u64::MAX - 15, 32)),
-        Buffer::ArenaIn(range(u64::MAX & !15, u32::MAX)),
+        Buffer::ArenaIn(range(!15, u32::MAX)),
         // Not on a 16-byte boundary.
         Buffer::ArenaOut(range(8, 16)),
     ];
@@ -245,7 +270,10 @@ fn hostile_arena_references_are_refused_and_the_executor_goes_on() {
     }
     // A relocation into an arena output is refused too; one into an arena
     // input must stay inside it.
-    for (buf, at) in [(Buffer::ArenaOut(range(0, 64)), 0), (Buffer::ArenaIn(range(0, 64)), 64)] {
+    for (buf, at) in [
+        (Buffer::ArenaOut(range(0, 64)), 0),
+        (Buffer::ArenaIn(range(0, 64)), 64),
+    ] {
         let c = h.run(syscall(
             30,
             libc::SYS_readv,
@@ -262,8 +290,8 @@ fn hostile_arena_references_are_refused_and_the_executor_goes_on() {
         ok(&mut h, 31);
     }
     // A hostile member breaks its chain: the rest are cancelled, not run.
-    let first = pread(40, fd, Buffer::ArenaOut(range(end, 16)), 16, 0)
-        .with_flags(SubmissionFlags::LINK);
+    let first =
+        pread(40, fd, Buffer::ArenaOut(range(end, 16)), 16, 0).with_flags(SubmissionFlags::LINK);
     let second = pread(41, fd, Buffer::ArenaOut(range(0, 16)), 16, 0);
     h.submit(first);
     h.submit(second);

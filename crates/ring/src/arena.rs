@@ -253,11 +253,7 @@ impl Arena {
         // the destination is `out`'s spare capacity of at least `len` bytes,
         // which the copy initialises before `set_len` exposes it.
         unsafe {
-            std::ptr::copy_nonoverlapping(
-                self.map.base.as_ptr().add(start),
-                out.as_mut_ptr(),
-                len,
-            );
+            std::ptr::copy_nonoverlapping(self.map.base.as_ptr().add(start), out.as_mut_ptr(), len);
             out.set_len(len);
         }
         Ok(out)
@@ -361,7 +357,11 @@ mod tests {
     #[test]
     fn discard_gives_pages_back_and_reads_zero() {
         let arena = Arena::create(64 * PAGE_BYTES).unwrap();
-        assert_eq!(arena.resident_bytes().unwrap(), 0, "untouched pages cost nothing");
+        assert_eq!(
+            arena.resident_bytes().unwrap(),
+            0,
+            "untouched pages cost nothing"
+        );
         let data = vec![0xa5u8; 32 * PAGE_BYTES];
         arena.write(0, &data).unwrap();
         assert_eq!(arena.resident_bytes().unwrap(), data.len() as u64);

@@ -953,9 +953,7 @@ fn lowering_buffers() {
     let e = lower_err(r#"read(3, "", 268435457)"#);
     assert!(matches!(
         e.kind,
-        LowerErrorKind::TooLarge {
-            bytes: 268_435_457
-        }
+        LowerErrorKind::TooLarge { bytes: 268_435_457 }
     ));
     let e = lower_err(r#"write(1, "ab"..., 1000000000000)"#);
     assert!(matches!(e.kind, LowerErrorKind::TooLarge { .. }));
