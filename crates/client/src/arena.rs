@@ -301,20 +301,21 @@ impl FrameCost {
     }
 }
 
-/// Moves the largest buffers of `op` into the arena until the rest fits a
-/// frame of `max_frame` bytes; `None` when nothing had to move (the
-/// common case, which costs a pass over the buffer lengths), when there is
-/// no arena, or when moving every movable buffer would not help (the usual
-/// validation and encoding errors then report the request).
+/// Moves the largest buffers of `op` into the arena (`space()`, asked for
+/// only then) until the rest fits a frame of `max_frame` bytes; `None`
+/// when nothing had to move (the common case, which costs a pass over the
+/// buffer lengths), when there is no arena, or when moving every movable
+/// buffer would not help (the usual validation and encoding errors then
+/// report the request).
 ///
 /// Errors: [`InvalidRequest::ArenaBuffer`] for a request that names arena
 /// bytes itself; [`Error::BuffersTooLarge`] when its big buffers need more
 /// than the whole arena; [`Error::ArenaFull`] when they do not fit in what
-/// is free now.
-pub(crate) fn place(
+/// is free now; what `space()` returns.
+pub(crate) fn place<'s>(
     op: &mut Op<'_>,
-    space: Option<&Arc<ArenaSpace>>,
     max_frame: usize,
+    space: impl FnOnce() -> Result<Option<&'s Arc<ArenaSpace>>, Error>,
 ) -> Result<Option<Placement>, Error> {
     let Op::Syscall(call) = op else {
         return Ok(None);
@@ -329,7 +330,7 @@ pub(crate) fn place(
     if cost.fits(max_frame) {
         return Ok(None);
     }
-    let Some(space) = space else {
+    let Some(space) = space()? else {
         return Ok(None);
     };
     // The largest first, until the rest fits. An arena buffer holds at
@@ -512,7 +513,7 @@ mod tests {
         let max_frame = sysgate_proto::MAX_MESSAGE_LEN;
         let mut small = pread(MAX_DATA_LEN as u32);
         assert!(
-            place(&mut small, Some(&space), max_frame)
+            place(&mut small, max_frame, || Ok(Some(&space)))
                 .unwrap()
                 .is_none()
         );
@@ -530,7 +531,9 @@ mod tests {
             ],
             relocs: vec![],
         });
-        let p = place(&mut write, Some(&space), max_frame).unwrap().unwrap();
+        let p = place(&mut write, max_frame, || Ok(Some(&space)))
+            .unwrap()
+            .unwrap();
         let Op::Syscall(call) = &write else {
             unreachable!()
         };
@@ -550,7 +553,9 @@ mod tests {
 
         // A small ring: 40 KiB no longer fits its frames.
         let mut read = pread(40 << 10);
-        let p = place(&mut read, Some(&space), 32 << 10).unwrap().unwrap();
+        let p = place(&mut read, 32 << 10, || Ok(Some(&space)))
+            .unwrap()
+            .unwrap();
         assert_eq!(p.output_count, 1);
         assert!(
             p.outputs[0].filled,
@@ -562,7 +567,9 @@ mod tests {
     fn outputs_come_back_trimmed_and_in_place() {
         let space = space(1024);
         let mut read = pread(3 << 20);
-        let p = place(&mut read, Some(&space), 1 << 20).unwrap().unwrap();
+        let p = place(&mut read, 1 << 20, || Ok(Some(&space)))
+            .unwrap()
+            .unwrap();
         let Op::Syscall(call) = &read else {
             unreachable!()
         };
@@ -581,7 +588,9 @@ mod tests {
 
         // Without outputs (cancelled before it ran): nothing to restore.
         let mut read = pread(3 << 20);
-        let p = place(&mut read, Some(&space), 1 << 20).unwrap().unwrap();
+        let p = place(&mut read, 1 << 20, || Ok(Some(&space)))
+            .unwrap()
+            .unwrap();
         let mut c = Completion::new(1, -125, CompletionFlags::POOL);
         p.restore(&mut c);
         assert!(c.outputs.is_empty());
@@ -593,24 +602,30 @@ mod tests {
         let space = space(1024); // 4 MiB
         let mut huge = pread(5 << 20);
         assert_eq!(
-            place(&mut huge, Some(&space), 1 << 20).err(),
+            place(&mut huge, 1 << 20, || Ok(Some(&space))).err(),
             Some(Error::BuffersTooLarge {
                 bytes: 5 << 20,
                 limit: 4 << 20
             })
         );
         let mut a = pread(3 << 20);
-        let held = place(&mut a, Some(&space), 1 << 20).unwrap().unwrap();
+        let held = place(&mut a, 1 << 20, || Ok(Some(&space)))
+            .unwrap()
+            .unwrap();
         let mut b = pread(2 << 20);
         assert_eq!(
-            place(&mut b, Some(&space), 1 << 20).err(),
+            place(&mut b, 1 << 20, || Ok(Some(&space))).err(),
             Some(Error::ArenaFull {
                 bytes: 2 << 20,
                 largest_free: 1 << 20
             })
         );
         drop(held);
-        assert!(place(&mut b, Some(&space), 1 << 20).unwrap().is_some());
+        assert!(
+            place(&mut b, 1 << 20, || Ok(Some(&space)))
+                .unwrap()
+                .is_some()
+        );
         // Arena bytes a request names itself are refused.
         let mut named = Op::Syscall(SyscallOp {
             nr: 0,
@@ -619,11 +634,11 @@ mod tests {
             relocs: vec![],
         });
         assert_eq!(
-            place(&mut named, Some(&space), 1 << 20).err(),
+            place(&mut named, 1 << 20, || Ok(Some(&space))).err(),
             Some(Error::Invalid(InvalidRequest::ArenaBuffer { buf: 0 }))
         );
         // Without an arena nothing moves; validation reports the size.
         let mut big = pread(2 << 20);
-        assert!(place(&mut big, None, 1 << 20).unwrap().is_none());
+        assert!(place(&mut big, 1 << 20, || Ok(None)).unwrap().is_none());
     }
 }

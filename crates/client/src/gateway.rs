@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -25,9 +25,9 @@ use crate::op::{Abandon, Flags, Operation};
 const IGNORED: u64 = u64::MAX - 1;
 
 /// The buffer arena a gateway has unless told otherwise
-/// ([`GatewayBuilder::arena_bytes`]): 256 MiB of address space, which costs
-/// memory only while big requests use it. The most one request moves
-/// through it.
+/// ([`GatewayBuilder::arena_bytes`]): 256 MiB of address space, created
+/// when a request first needs it, which costs memory only while big
+/// requests use it. The most one request moves through it.
 pub const DEFAULT_ARENA_BYTES: usize = 256 << 20;
 
 /// Options for a [`Gateway`].
@@ -95,11 +95,13 @@ impl GatewayBuilder {
     /// through which requests whose buffers do not fit a frame — more than
     /// 1 MiB in all by default — move their big buffers: the most one
     /// request can read or write at once. Default [`DEFAULT_ARENA_BYTES`]
-    /// (256 MiB). It is address space: pages cost memory only while
-    /// requests use them, and are given back after each. A request needing
-    /// more fails with [`Error::BuffersTooLarge`]; one that finds the
-    /// arena held by requests in flight with [`Error::ArenaFull`]. At most
-    /// [`sysgate_ring::MAX_ARENA_BYTES`].
+    /// (256 MiB). It is address space, mapped when a request first needs
+    /// it: pages cost memory only while requests use them, and are given
+    /// back after each. A request needing more fails with
+    /// [`Error::BuffersTooLarge`]; one that finds the arena held by
+    /// requests in flight with [`Error::ArenaFull`]; if the arena cannot
+    /// be created (more than [`sysgate_ring::MAX_ARENA_BYTES`], or the
+    /// system refuses), with [`Error::Region`].
     pub fn arena_bytes(mut self, bytes: usize) -> Self {
         self.arena_bytes = bytes.div_ceil(4096).saturating_mul(4096);
         self
@@ -139,13 +141,6 @@ impl GatewayBuilder {
         if let Some(idle) = self.sq_poll {
             exec = exec.sq_poll(idle);
         }
-        let arena = match self.arena_bytes {
-            0 => None,
-            bytes => Some(Arena::create(bytes).map_err(Error::Region)?),
-        };
-        if let Some(arena) = &arena {
-            exec = exec.arena(arena.clone());
-        }
         let exec = exec.build(
             region.sq_consumer().map_err(Error::Region)?,
             region.cq_producer().map_err(Error::Region)?,
@@ -176,7 +171,8 @@ impl GatewayBuilder {
                 }),
                 driver: Mutex::new(Driver::NotStarted),
                 pool,
-                arena: arena.map(ArenaSpace::new),
+                arena: OnceLock::new(),
+                arena_bytes: self.arena_bytes,
                 max_frame: max_frame as usize,
             }),
         })
@@ -210,8 +206,10 @@ struct Inner {
     submit: Mutex<SubmitSide>,
     driver: Mutex<Driver>,
     pool: WorkerPool,
-    /// The buffer arena and who holds its pages.
-    arena: Option<Arc<ArenaSpace>>,
+    /// The buffer arena and who holds its pages, once a request needed it.
+    arena: OnceLock<Arc<ArenaSpace>>,
+    /// Its size (0: none).
+    arena_bytes: usize,
     /// The longest frame either ring carries.
     max_frame: usize,
 }
@@ -580,13 +578,13 @@ impl Gateway {
     /// by completed ones whose outputs have not been taken yet); 0 without
     /// an arena. See [`GatewayBuilder::arena_bytes`].
     pub fn arena_in_use(&self) -> u64 {
-        self.inner.arena.as_ref().map_or(0, |a| a.in_use())
+        self.inner.arena.get().map_or(0, |a| a.in_use())
     }
 
     /// Moves `sub`'s big buffers into the arena if they do not fit a
     /// frame (see [`crate::arena::place`]).
     pub(crate) fn place(&self, sub: &mut Submission<'_>) -> Result<Option<Placement>, Error> {
-        place(&mut sub.op, self.inner.arena.as_ref(), self.inner.max_frame)
+        place(&mut sub.op, self.inner.max_frame, || self.inner.arena())
     }
 
     /// Gives tickets the arena pages their requests hold (before they are
@@ -862,6 +860,30 @@ impl Gateway {
 impl Inner {
     fn lock_submit(&self) -> MutexGuard<'_, SubmitSide> {
         self.submit.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The buffer arena, created (and handed to the executor) when a
+    /// request first needs it; `None` if the gateway has none.
+    fn arena(&self) -> Result<Option<&Arc<ArenaSpace>>, Error> {
+        if self.arena_bytes == 0 {
+            return Ok(None);
+        }
+        if let Some(space) = self.arena.get() {
+            return Ok(Some(space));
+        }
+        // Under the submission lock: one creator, and the executor has the
+        // arena before any request naming it is pushed.
+        let side = self.lock_submit();
+        if self.arena.get().is_none() {
+            let arena = Arena::create(self.arena_bytes).map_err(Error::Region)?;
+            let Some(exec) = side.exec.as_ref() else {
+                unreachable!("the executor lives as long as the gateway")
+            };
+            // Cannot fail: this gateway's executor gets an arena only here.
+            let _ = exec.set_arena(arena.clone());
+            let _ = self.arena.set(ArenaSpace::new(arena));
+        }
+        Ok(self.arena.get())
     }
 
     /// Encodes `subs` (validated by [`prepare`]), pushes them onto the

@@ -124,8 +124,8 @@ pub(crate) struct Shared {
     external_waiter: AtomicBool,
     /// The executor's `Drop` has posted its last completion.
     dropped: AtomicBool,
-    /// The submitter's buffer arena, if it shares one.
-    arena: Option<Arena>,
+    /// The submitter's buffer arena, once it shares one.
+    arena: OnceLock<Arena>,
     #[cfg(test)]
     panic_on_nr: AtomicU32,
 }
@@ -173,7 +173,7 @@ impl Shared {
     /// Whether `sub` passes validation at `chain_position` and its arena
     /// buffers lie inside this executor's arena.
     fn valid(&self, sub: &Submission<'_>, chain_position: Option<u16>) -> bool {
-        let arena_len = self.arena.as_ref().map_or(0, |a| a.len() as u64);
+        let arena_len = self.arena.get().map_or(0, |a| a.len() as u64);
         sub.validate(chain_position).is_ok() && sub.validate_arena(arena_len).is_ok()
     }
 
@@ -242,7 +242,7 @@ impl Executor {
             reactor_thread_needed: AtomicBool::new(false),
             external_waiter: AtomicBool::new(false),
             dropped: AtomicBool::new(false),
-            arena: builder.arena,
+            arena: builder.arena.map(OnceLock::from).unwrap_or_default(),
             #[cfg(test)]
             panic_on_nr: AtomicU32::new(u32::MAX),
         });
@@ -423,6 +423,14 @@ impl Executor {
             return Err(EnterError::TimedOut { taken });
         }
         Ok(taken)
+    }
+
+    /// Gives the executor the submitter's buffer arena, if it has none yet
+    /// (as [`ExecutorBuilder::arena`] does at the start): arena buffers of
+    /// requests taken from now on are checked against it. Returns it back
+    /// if the executor has one already.
+    pub fn set_arena(&self, arena: Arena) -> Result<(), Arena> {
+        self.shared.arena.set(arena)
     }
 
     /// A handle another thread can use to wait for completions while this

@@ -427,7 +427,7 @@ pub(super) fn start(
             };
         }
     };
-    let mut call = PreparedCall::new(op, chain, shared.arena.as_ref());
+    let mut call = PreparedCall::new(op, chain, shared.arena.get());
     let filled = filled_buffer(&call);
     let result = match inline_step(&mut call, sub.flags, ctx) {
         Step::Done(result) => result,
