@@ -252,13 +252,20 @@ fn submission_bytes(call: &SyscallOp<'_>) -> usize {
     1 + 8 + 1 + 4 + 4 + 8 + 12 * call.args.len() + 8 + 8 + 12 * call.relocs.len()
 }
 
-/// Bytes a buffer adds to the submission frame.
-fn buffer_bytes(b: &Buffer<'_>) -> usize {
-    match b {
+/// What a buffer costs in frames: (data counted by validation, bytes of
+/// the submission frame, bytes of the completion frame).
+fn buffer_cost(b: &Buffer<'_>) -> (usize, usize, usize) {
+    let submission = match b {
         Buffer::In(d) | Buffer::InOut(d) => 4 + 8 + d.len(),
         Buffer::Out(_) | Buffer::Linked(_) => 4 + 4,
         Buffer::ArenaIn(_) | Buffer::ArenaOut(_) | Buffer::ArenaInOut(_) => 4 + 8 + 4,
-    }
+    };
+    let completion = match b {
+        Buffer::Out(_) | Buffer::InOut(_) => 8 + b.len(),
+        _ if b.is_output() => 8,
+        _ => 0,
+    };
+    (b.frame_len(), submission, completion)
 }
 
 /// What a request costs in frames: data counted by validation, and the
@@ -277,23 +284,21 @@ impl FrameCost {
             completion: COMPLETION_BYTES,
         };
         for b in &call.bufs {
-            cost.add(b, 1);
+            let (data, submission, completion) = buffer_cost(b);
+            cost.data += data;
+            cost.submission += submission;
+            cost.completion += completion;
         }
         cost
     }
 
-    /// Adds (`sign` 1) or removes (`sign` -1) what `b` costs.
-    fn add(&mut self, b: &Buffer<'_>, sign: isize) {
-        let out = match b {
-            Buffer::Out(_) | Buffer::InOut(_) => b.len(),
-            _ => 0,
-        };
-        let apply = |v: &mut usize, d: usize| *v = v.wrapping_add_signed(sign * d as isize);
-        apply(&mut self.data, b.frame_len());
-        apply(&mut self.submission, buffer_bytes(b));
-        if b.is_output() {
-            apply(&mut self.completion, 8 + out);
-        }
+    /// The cost once `b` has moved into the arena: 16 bytes in the
+    /// submission, an empty output in the completion.
+    fn move_to_arena(&mut self, b: &Buffer<'_>) {
+        let (data, submission, completion) = buffer_cost(b);
+        self.data -= data;
+        self.submission = self.submission - submission + 16;
+        self.completion -= completion - if b.is_output() { 8 } else { 0 };
     }
 
     fn fits(&self, max_frame: usize) -> bool {
@@ -349,12 +354,7 @@ pub(crate) fn place<'s>(
         if cost.fits(max_frame) {
             break;
         }
-        cost.add(&call.bufs[i], -1);
-        // In its place: 16 bytes in the frame, an empty output.
-        cost.submission += 16;
-        if call.bufs[i].is_output() {
-            cost.completion += 8;
-        }
+        cost.move_to_arena(&call.bufs[i]);
         moving.push(i);
     }
     if !cost.fits(max_frame) {

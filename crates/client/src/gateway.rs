@@ -383,7 +383,7 @@ impl State {
 
     /// Gives `t`'s slot the arena pages its request holds: before the
     /// request is sent, so that whoever reaps its completion finds them.
-    pub(crate) fn attach(&mut self, t: Ticket, placement: Placement) {
+    fn attach(&mut self, t: Ticket, placement: Placement) {
         if let Some(slot) = self.slot(t) {
             slot.placement = Some(placement);
         }
