@@ -3,6 +3,7 @@
 mod common;
 
 use std::time::{Duration, Instant};
+use sysgate_testkit::{Need, skip};
 
 use common::{BUF0, Harness};
 use sysgate_exec::{Executor, PoolConfig};
@@ -36,7 +37,10 @@ fn one_worker() -> Harness {
 
 fn skip_without_interrupts(h: &Harness) -> bool {
     if h.exec.pool().interrupt_signal().is_none() {
-        eprintln!("skipped: the interrupt signal is taken by the host program");
+        skip(
+            Need::InterruptSignal,
+            "the interrupt signal is taken by the host program",
+        );
         return true;
     }
     false
@@ -202,6 +206,9 @@ fn a_link_timeout_without_a_linked_request_is_invalid_and_drop_answers_armed_tim
 
 #[test]
 fn cancelling_a_parked_read_disarms_it() {
+    if let Some(why) = sysgate_testkit::io_uring_refused() {
+        return skip(Need::IoUring, &why);
+    }
     let mut h = Harness::new();
     let (r, w) = common::pipe();
     h.submit(common::with_out_buf(
@@ -211,10 +218,7 @@ fn cancelling_a_parked_read_disarms_it() {
         &[r as u64, BUF0, 8],
     ));
     h.enter(1, 0);
-    if h.exec.stats().parked != 1 {
-        eprintln!("skipped: io_uring is unavailable here, waits fall back to the pool");
-        return;
-    }
+    assert_eq!(h.exec.stats().parked, 1, "the read is not parked");
     h.submit(cancel(2, CancelTarget::UserData(1)));
     h.enter(1, 0);
     let done = by_user_data(h.wait_n(2));
@@ -231,6 +235,9 @@ fn cancelling_a_parked_read_disarms_it() {
 
 #[test]
 fn the_polling_thread_processes_readiness_and_sleeps_on_both() {
+    if let Some(why) = sysgate_testkit::io_uring_refused() {
+        return skip(Need::IoUring, &why);
+    }
     let mut h = Harness::polling();
     let (r, w) = common::pipe();
     h.submit(common::with_out_buf(
@@ -239,16 +246,17 @@ fn the_polling_thread_processes_readiness_and_sleeps_on_both() {
         8,
         &[r as u64, BUF0, 8],
     ));
-    // Let the poller take it, park it, and fall asleep.
+    // Let the poller take it, park it, and fall asleep (it may have been
+    // asleep before the submission woke it: wait for both).
     let need_wakeup = sysgate_ring::layout::flags::SQ_NEED_WAKEUP;
     let deadline = Instant::now() + Duration::from_secs(5);
-    while h.region.flags() & need_wakeup == 0 {
-        assert!(Instant::now() < deadline, "the poller never slept");
+    while h.region.flags() & need_wakeup == 0 || h.exec.stats().parked != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the poller never parked the read and slept: {:?}",
+            h.exec.stats()
+        );
         std::thread::sleep(Duration::from_millis(5));
-    }
-    if h.exec.stats().parked != 1 {
-        eprintln!("skipped: io_uring is unavailable here, waits fall back to the pool");
-        return;
     }
     // Readiness wakes it: the read completes, polled.
     common::write_all(w, b"ready");

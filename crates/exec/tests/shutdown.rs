@@ -4,6 +4,7 @@
 mod common;
 
 use std::time::{Duration, Instant};
+use sysgate_testkit::{Need, skip};
 
 use common::Harness;
 use sysgate_exec::{Executor, PoolConfig};
@@ -18,10 +19,10 @@ fn drop_interrupts_blocked_calls_and_cancels_queued_ones() {
     };
     let mut h = Harness::with(Executor::builder().pool_config(config));
     if h.exec.pool().interrupt_signal().is_none() {
-        eprintln!(
-            "skipped: the interrupt signal is taken by the host, calls cannot be interrupted"
+        return skip(
+            Need::InterruptSignal,
+            "the interrupt signal is taken by the host, calls cannot be interrupted",
         );
-        return;
     }
     let (r, w) = common::pipe();
     for ud in 0..3 {
