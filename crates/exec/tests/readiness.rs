@@ -146,5 +146,9 @@ fn a_write_larger_than_the_pipe_completes_whole() {
     );
     assert_eq!(pipe_reader.join().unwrap(), data);
     assert_eq!(sock_reader.join().unwrap(), data);
-    assert!(h.exec.stats().parked_total >= 2, "both waited for room");
+    match sysgate_testkit::io_uring_refused() {
+        None => assert!(h.exec.stats().parked_total >= 2, "both waited for room"),
+        // The waits fell back to the pool; the writes are still whole.
+        Some(why) => skip(Need::IoUring, &format!("no parking checked: {why}")),
+    }
 }
