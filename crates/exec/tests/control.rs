@@ -55,15 +55,13 @@ fn cancelling_a_running_read_interrupts_it_and_frees_the_worker() {
     let (r, w) = common::pipe();
     h.submit(read_async(1, r));
     h.enter(1, 0);
-    std::thread::sleep(Duration::from_millis(20));
-    let started = Instant::now();
+    // Running, not queued: the one worker has taken it.
+    common::wait_for_pool(&h, |p| p.unbounded.busy == 1 && p.unbounded.queued == 0);
     h.submit(cancel(2, CancelTarget::UserData(1)));
     h.enter(1, 0);
     let done = by_user_data(h.wait_n(2));
-    let took = started.elapsed();
     assert_eq!(done[0].result, -i64::from(libc::ECANCELED), "{:?}", done[0]);
     assert_eq!(done[1].result, 0, "the cancel itself");
-    assert!(took < Duration::from_millis(100), "cancel took {took:?}");
     // The one worker is free again.
     let c = h.run(common::call(3, nr(libc::SYS_getppid), &[]).with_flags(SubmissionFlags::ASYNC));
     assert!(c.result > 0);
@@ -134,7 +132,6 @@ fn timeouts_expire_or_count_completions() {
     ));
     h.submit(common::call(3, nr(libc::SYS_getppid), &[]));
     h.submit(common::call(4, nr(libc::SYS_getppid), &[]));
-    let started = Instant::now();
     h.enter(3, 0);
     let done = by_user_data(h.wait_n(3));
     assert_eq!(
@@ -142,7 +139,6 @@ fn timeouts_expire_or_count_completions() {
         (2, 0),
         "counted out, not timed out"
     );
-    assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 #[test]
@@ -162,7 +158,6 @@ fn a_link_timeout_cancels_a_read_that_takes_too_long() {
     assert_eq!(done[0].result, -i64::from(libc::ECANCELED), "{:?}", done[0]);
     assert_eq!(done[1].result, -i64::from(libc::ETIME));
     assert!(started.elapsed() >= Duration::from_millis(10));
-    assert!(started.elapsed() < Duration::from_secs(2));
 
     // A request that finishes first cancels its link timeout.
     common::write_all(w, b"x");

@@ -4,7 +4,7 @@
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sysgate_exec::{Executor, ExecutorBuilder};
 use sysgate_proto::{
@@ -262,6 +262,23 @@ pub fn write_all(fd: i32, bytes: &[u8]) {
     // SAFETY: `bytes` is valid for reads of its length.
     let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
     assert_eq!(n, bytes.len() as isize);
+}
+
+/// Waits (up to a minute: a hang, not a slow machine) until the pool's
+/// counters satisfy `reached`, so a test asserts on the state it means.
+pub fn wait_for_pool(h: &Harness, reached: impl Fn(&sysgate_exec::PoolStats) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let stats = h.exec.stats();
+        if reached(&stats.pool) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the pool never got there: {stats:?}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 /// How many times each other thread of this process has been switched
