@@ -83,3 +83,42 @@ fn punted_appends_to_one_file_keep_submission_order() {
         common::close(fd);
     }
 }
+
+#[test]
+fn appends_to_one_inode_through_several_descriptors_keep_submission_order() {
+    // Order is kept per (device, inode), not per descriptor: two opens of
+    // one file and a dup of one of them are the same file.
+    let mut h = Harness::new();
+    let dir = common::TempDir::new("inode");
+    let path = dir.file("shared", b"");
+    let first = common::open(&path, libc::O_WRONLY | libc::O_APPEND);
+    let second = common::open(&path, libc::O_WRONLY | libc::O_APPEND);
+    // SAFETY: dup of a descriptor this test opened.
+    let third = unsafe { libc::dup(first) };
+    assert!(third >= 0);
+    let fds = [first, second, third];
+    let mut expected = String::new();
+    for i in 0..1500u64 {
+        let line = format!("{i:06}\n");
+        expected.push_str(&line);
+        let fd = fds[(i % 3) as usize];
+        let sub = common::with_in_bytes(
+            i,
+            nr(libc::SYS_write),
+            line.as_bytes(),
+            &[fd as u64, common::BUF0, line.len() as u64],
+        )
+        .with_flags(SubmissionFlags::ASYNC);
+        h.submit(sub);
+        if i % 64 == 63 {
+            h.enter(64, 0);
+        }
+    }
+    h.enter(u32::MAX, 0);
+    let done = h.wait_n(1500);
+    assert!(done.iter().all(|c| c.result == 7));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
+    for fd in fds {
+        common::close(fd);
+    }
+}
