@@ -666,11 +666,8 @@ fn shared_pool_between_gateways() {
         .sq_poll(Some(Duration::from_millis(1)))
         .build()
         .unwrap();
-    assert!(
-        polling
-            .call(raw(libc::SYS_getppid as u32, []))
-            .unwrap()
-            .value
-            > 0
-    );
+    let ppid = polling.call(raw(libc::SYS_getppid as u32, [])).unwrap();
+    // SAFETY: getppid has no preconditions.
+    assert_eq!(ppid.value, i64::from(unsafe { libc::getppid() }));
+    assert_eq!(polling.stats().inline, 1, "run by the polling thread");
 }
