@@ -277,3 +277,79 @@ fn the_polling_thread_processes_readiness_and_sleeps_on_both() {
     common::close(r);
     common::close(w);
 }
+
+extern "C" fn host_handler(_: libc::c_int) {}
+
+#[test]
+fn a_running_call_cannot_be_cancelled_when_the_host_owns_the_signal() {
+    // The host program handles the signal the pool would use: sysgate
+    // leaves its handler alone, and a running call cannot be interrupted.
+    let sig = libc::SIGRTMIN() + 7;
+    // SAFETY: installs an empty, async-signal-safe handler for a real-time
+    // signal no other test in this binary uses.
+    let host = unsafe {
+        let mut act: libc::sigaction = std::mem::zeroed();
+        act.sa_sigaction = host_handler as *const () as libc::sighandler_t;
+        libc::sigemptyset(&mut act.sa_mask);
+        assert_eq!(libc::sigaction(sig, &act, std::ptr::null_mut()), 0);
+        act.sa_sigaction
+    };
+    let config = PoolConfig {
+        max_unbounded: 1,
+        interrupt_signal: Some(sig),
+        ..PoolConfig::for_entries(64)
+    };
+    let mut h = Harness::with(Executor::builder().pool_config(config));
+    assert_eq!(h.exec.pool().interrupt_signal(), None);
+    let (r, w) = common::pipe();
+    h.submit(read_async(1, r));
+    h.enter(1, 0);
+    common::wait_for_pool(&h, |p| p.unbounded.busy == 1 && p.unbounded.queued == 0);
+    h.submit(cancel(2, CancelTarget::UserData(1)));
+    h.enter(1, 0);
+    let c = h.wait_one();
+    assert_eq!(
+        (c.user_data, c.result),
+        (2, -i64::from(libc::EALREADY)),
+        "{c:?}"
+    );
+    // The read goes on and completes with what is written.
+    common::write_all(w, b"data");
+    let c = h.wait_one();
+    assert_eq!((c.user_data, c.result), (1, 4), "{c:?}");
+    assert_eq!(&c.outputs[0][..], b"data");
+    // The host's handler is still the host's.
+    let mut now = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: a null new action only reads the current one.
+    assert_eq!(
+        unsafe { libc::sigaction(sig, std::ptr::null(), now.as_mut_ptr()) },
+        0
+    );
+    // SAFETY: filled by the successful call above.
+    assert_eq!(unsafe { now.assume_init() }.sa_sigaction, host);
+    common::close(r);
+    common::close(w);
+}
+
+#[test]
+fn enter_gives_up_waiting_after_its_timeout_and_says_what_it_took() {
+    let mut h = Harness::new();
+    let (r, w) = common::pipe();
+    h.submit(read_async(1, r));
+    let started = Instant::now();
+    let e = h
+        .exec
+        .enter(1, 1, Some(Duration::from_millis(20)))
+        .unwrap_err();
+    assert!(started.elapsed() >= Duration::from_millis(20));
+    assert!(
+        matches!(e, sysgate_exec::EnterError::TimedOut { taken: 1 }),
+        "{e:?}"
+    );
+    // The request it took is still in flight and completes later.
+    common::write_all(w, b"late");
+    let c = h.wait_one();
+    assert_eq!((c.user_data, c.result), (1, 4));
+    common::close(r);
+    common::close(w);
+}
