@@ -321,10 +321,8 @@ fn a_running_call_cannot_be_cancelled_when_the_host_owns_the_signal() {
     // The host's handler is still the host's.
     let mut now = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
     // SAFETY: a null new action only reads the current one.
-    assert_eq!(
-        unsafe { libc::sigaction(sig, std::ptr::null(), now.as_mut_ptr()) },
-        0
-    );
+    let read = unsafe { libc::sigaction(sig, std::ptr::null(), now.as_mut_ptr()) };
+    assert_eq!(read, 0);
     // SAFETY: filled by the successful call above.
     assert_eq!(unsafe { now.assume_init() }.sa_sigaction, host);
     common::close(r);
