@@ -42,3 +42,58 @@ fn drop_interrupts_blocked_calls_and_cancels_queued_ones() {
     common::close(r);
     common::close(w);
 }
+
+#[test]
+fn a_backlog_beyond_the_ring_reaches_a_consumer_that_keeps_reaping_through_drop() {
+    use sysgate_proto::{Completion, decode, encode_to_vec};
+    use sysgate_ring::{Region, RegionSizes};
+
+    const N: u64 = 1000;
+    // 4 KiB of completion ring holds about a hundred completions.
+    let region = Region::create(RegionSizes {
+        sq_bytes: 1 << 20,
+        cq_bytes: 4096,
+        max_frame: 1024,
+    })
+    .unwrap();
+    let mut exec =
+        Executor::builder().build(region.sq_consumer().unwrap(), region.cq_producer().unwrap());
+    let mut sq = region.sq_producer().unwrap();
+    for ud in 0..N {
+        let sub = common::call(ud, libc::SYS_getppid as u32, &[]);
+        sq.push(encode_to_vec(&sub).unwrap().as_slice()).unwrap();
+    }
+    exec.enter(N as u32, 0, None).unwrap();
+    let stats = exec.stats();
+    assert_eq!(stats.completed, N, "{stats:?}");
+    assert!(
+        region.cq_overflow(),
+        "the state under test: completions wait in the backlog"
+    );
+    let mut cq = region.cq_consumer().unwrap();
+    // Another thread reaps while the executor is dropped.
+    let reaper = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut frame = Vec::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while seen.len() < N as usize && std::time::Instant::now() < deadline {
+            match cq.pop(&mut frame).unwrap() {
+                Some(_) => {
+                    let c: Completion = decode(&frame).unwrap();
+                    seen.push(c.user_data);
+                }
+                None => {
+                    cq.wait(Some(std::time::Duration::from_millis(10))).unwrap();
+                }
+            }
+        }
+        seen
+    });
+    drop(exec);
+    let seen = reaper.join().unwrap();
+    assert_eq!(
+        seen,
+        (0..N).collect::<Vec<_>>(),
+        "every completion once, in order"
+    );
+}
