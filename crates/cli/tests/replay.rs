@@ -12,6 +12,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
+use sysgate_testkit::{Need, skip};
 
 use common::TempDir;
 use sysgate_cli::replay::{Live, ReplayOptions, Summary, read_log, replay, replay_with};
@@ -153,8 +154,7 @@ fn committed_trace_replays_with_no_differences() {
 #[test]
 fn a_fresh_strace_of_real_programs_replays_with_no_differences() {
     if let Err(why) = strace_works() {
-        println!("skipped: {why}");
-        return;
+        return skip(Need::Strace, &why);
     }
     // Everything: the dynamic loader, locales, /etc/passwd, the shell's
     // PATH search — replayed on the machine that traced it.
@@ -171,8 +171,7 @@ fn a_fresh_strace_of_real_programs_replays_with_no_differences() {
 #[test]
 fn every_strace_output_format_replays() {
     if let Err(why) = strace_works() {
-        println!("skipped: {why}");
-        return;
+        return skip(Need::Strace, &why);
     }
     let formats: &[&[&str]] = &[
         &[],
@@ -706,7 +705,10 @@ fn sysgate_replay(args: &[&str], stdin: &[u8]) -> Option<Output> {
     let out = child.wait_with_output().expect("wait for sysgate");
     let err = String::from_utf8_lossy(&out.stderr);
     if err.contains("not yet available") {
-        println!("skipped: the binary does not route `replay` yet: {err}");
+        skip(
+            Need::Tool,
+            &format!("the binary does not route `replay` yet: {err}"),
+        );
         return None;
     }
     Some(out)

@@ -570,6 +570,10 @@ pub enum Waited {
     Closed,
 }
 
+/// How long a dropping executor waits for a consumer that takes none of
+/// its backlogged completions before counting them lost.
+const BACKLOG_PATIENCE: Duration = Duration::from_secs(1);
+
 impl Drop for Executor {
     fn drop(&mut self) {
         if let Some(p) = self.poller.take() {
@@ -658,6 +662,9 @@ impl Drop for Executor {
                 TimerEvent::Reinterrupt => {}
             }
         }
+        // Completions that overflowed into the backlog still reach a
+        // consumer that keeps reaping (another thread or process).
+        self.shared.cq.drain_backlog(BACKLOG_PATIENCE);
         // Nothing more will be posted: a `CompletionWaiter` may stop.
         self.shared.dropped.store(true, Ordering::Release);
         self.shared.cq.notify_waiters();
