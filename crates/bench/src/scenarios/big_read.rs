@@ -1,4 +1,4 @@
-//! 9. `big_read`: one 64 MiB `pread` of a page-cached 64 MiB file.
+//! 8. `big_read`: one 64 MiB `pread` of a page-cached 64 MiB file.
 //!
 //! - sysgate: `ops::Pread` with a 64 MiB buffer, reused round after round.
 //!   The request does not fit a frame, so it goes through the gateway's
