@@ -13,11 +13,11 @@
 
 mod common;
 
-use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use sysgate::{Flags, Gateway, RawArg, ops, raw};
+use sysgate_testkit::{Need, skip};
 
 const CHILD: &str = "SYSGATE_CREDENTIALS_CHILD";
 const NOBODY: u32 = 65534;
@@ -50,11 +50,7 @@ fn setuid_through_the_gateway_changes_every_thread() {
     }
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIP setuid_through_the_gateway_changes_every_thread: needs root (to give it up)"
-        );
-        return;
+        return skip(Need::Root, "only root has privileges to give up");
     }
     let out = Command::new(std::env::current_exe().unwrap())
         .args([

@@ -13,10 +13,17 @@
 //! (`brk`, `mmap`, `munmap`) is refused with
 //! [`sysgate_proto::codes::BAD_BUFFER`] and never run.
 //!
+//! The request's memory is its own buffers and the submitter's arena (a
+//! pointer inside a buffer may point anywhere in the arena: shared memory
+//! nothing of the executor lives in). A nested array in the arena is
+//! checked as it is when the check runs; the arena contract (a range
+//! belongs to its request until the completion) keeps it so.
+//!
 //! Immediate words are the submitter's (the `syscall(2)` contract); only
 //! what the executor itself allocated is checked here. Arguments whose
 //! access size sysgate cannot know — a buffer given to an old-style
-//! `ioctl` without a size in its request number — pass unchecked.
+//! `ioctl` without a size in its request number, the extents a
+//! `FS_IOC_FIEMAP` struct asks for — pass unchecked.
 
 use sysgate_sys::{ArgKind, PointerLen, Signature, StructKind};
 
@@ -47,17 +54,16 @@ pub(crate) fn check(call: &PreparedCall) -> bool {
         // through them, is unknown.
         return false;
     };
-    (0..6).all(|i| match call.arg_buffer(i) {
-        Some(buf) => arg_fits(call, sig, i, buf),
+    (0..6).all(|i| match call.arg_len(i) {
+        Some(len) => arg_fits(call, sig, i, len as u64),
         None => true,
     })
 }
 
-/// Whether buffer argument `i` (holding `buf`) covers what the call does
+/// Whether buffer argument `i` (of `have` bytes) covers what the call does
 /// through it.
-fn arg_fits(call: &PreparedCall, sig: &Signature, i: usize, buf: &[u8]) -> bool {
+fn arg_fits(call: &PreparedCall, sig: &Signature, i: usize, have: u64) -> bool {
     let a = &call.args;
-    let have = buf.len() as u64;
     let at_least = |need: Option<u64>| need.is_some_and(|n| n <= have);
     let word = |j: usize| a.get(j).copied().unwrap_or(0);
     let Some(spec) = sig.args.get(i) else {
@@ -75,18 +81,24 @@ fn arg_fits(call: &PreparedCall, sig: &Signature, i: usize, buf: &[u8]) -> bool 
         ArgKind::OutBufLenPtr { len_ptr_arg } | ArgKind::OutSockaddr { len_ptr_arg } => {
             at_least(socklen(call, len_ptr_arg.into()))
         }
-        ArgKind::InStruct(k) | ArgKind::OutStruct(k) | ArgKind::InOutStruct(k) => {
-            at_least(struct_len(call, k, i)) && nested_ok(call, k, buf, 1)
+        ArgKind::InStruct(k) | ArgKind::InOutStruct(k) | ArgKind::OutStruct(k) => {
+            let need = struct_len(call, k, i);
+            at_least(need) && nested_ok(call, k, i, 1)
         }
         ArgKind::InArray { elem, count_arg }
         | ArgKind::OutArray { elem, count_arg }
         | ArgKind::InOutArray { elem, count_arg } => {
             let count = word(count_arg.into()) as u32 as u64;
             at_least(elem.size().and_then(|s| count.checked_mul(s as u64)))
-                && nested_ok(call, elem, buf, count)
+                && nested_ok(call, elem, i, count)
         }
         ArgKind::InIovec { count_arg } | ArgKind::OutIovec { count_arg } => {
-            iovecs_ok(call, buf, word(count_arg.into()) as u32 as u64)
+            let count = word(count_arg.into()) as u32 as u64;
+            let need = count.checked_mul(IOVEC);
+            at_least(need)
+                && need
+                    .and_then(|n| call.arg_bytes(i, n as usize))
+                    .is_some_and(|array| iovecs_ok(call, &array))
         }
         ArgKind::Ptr => at_least(Some(ptr_len(call))),
         // An address the call maps, moves or unmaps: never a buffer.
@@ -106,14 +118,12 @@ fn arg_fits(call: &PreparedCall, sig: &Signature, i: usize, buf: &[u8]) -> bool 
 /// kernel fails without writing), `None` where it cannot be known (an
 /// immediate pointer).
 fn socklen(call: &PreparedCall, j: usize) -> Option<u64> {
-    match call.arg_buffer(j) {
-        Some(b) => {
-            let len = i32::from_ne_bytes(b.get(..4)?.try_into().ok()?);
-            Some(u64::try_from(len).unwrap_or(0))
-        }
-        None if call.args[j] == 0 => Some(0),
-        None => None,
+    if call.arg_len(j).is_none() {
+        return (call.args[j] == 0).then_some(0);
     }
+    let b = call.arg_bytes(j, 4)?;
+    let len = i32::from_ne_bytes(b[..4].try_into().ok()?);
+    Some(u64::try_from(len).unwrap_or(0))
 }
 
 /// The bytes the kernel touches of a `k` at argument `i`.
@@ -126,20 +136,25 @@ fn struct_len(call: &PreparedCall, k: StructKind, i: usize) -> Option<u64> {
     k.size().map(|s| s as u64)
 }
 
-/// Whether the pointers inside `count` elements of `k` at `buf` stay
-/// inside the call's buffers (msghdr, mmsghdr), and a `struct sigaction`
-/// names no handler address.
-fn nested_ok(call: &PreparedCall, k: StructKind, buf: &[u8], count: u64) -> bool {
+/// Whether the pointers inside the `count` elements of `k` at argument `i`
+/// stay inside the call's memory (msghdr, mmsghdr), and a `struct
+/// sigaction` names no handler address.
+fn nested_ok(call: &PreparedCall, k: StructKind, i: usize, count: u64) -> bool {
+    let bytes = |n: u64| call.arg_bytes(i, n as usize);
     match k {
-        StructKind::Msghdr => msghdr_ok(call, buf),
-        StructKind::Mmsghdr => (0..count).all(|n| {
-            let at = (n * MMSGHDR) as usize;
-            buf.get(at..at + MMSGHDR as usize)
-                .is_some_and(|m| msghdr_ok(call, m))
-        }),
+        StructKind::Msghdr => bytes(MSGHDR).is_some_and(|h| msghdr_ok(call, &h)),
+        StructKind::Mmsghdr => count
+            .checked_mul(MMSGHDR)
+            .and_then(bytes)
+            .is_some_and(|all| {
+                all.chunks_exact(MMSGHDR as usize)
+                    .all(|m| msghdr_ok(call, m))
+            }),
         // sa_handler: SIG_DFL or SIG_IGN. Any other value is code this
         // request cannot have meant (only `raw_ptr` passes real handlers).
-        StructKind::Sigaction => word_at(buf, 0).is_some_and(|h| h <= 1),
+        StructKind::Sigaction => {
+            bytes(8).is_some_and(|h| word_at(&h, 0).is_some_and(|handler| handler <= 1))
+        }
         _ => true,
     }
 }
@@ -148,31 +163,23 @@ fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_ne_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
 }
 
-/// Whether `ptr..ptr + len` lies inside the call's buffers; a NULL
-/// pointer passes (the kernel fails with `EFAULT` without touching
-/// anything).
+/// Whether `ptr..ptr + len` lies inside the call's memory (its own or the
+/// arena); a NULL pointer passes (the kernel fails with `EFAULT` without
+/// touching anything).
 fn inside(call: &PreparedCall, ptr: u64, len: u64) -> bool {
     ptr == 0 || call.bytes_at(ptr, len).is_some()
 }
 
-/// `count` iovecs at the start of `array`, each inside the call's buffers.
-fn iovecs_ok(call: &PreparedCall, array: &[u8], count: u64) -> bool {
-    let Some(bytes) = count.checked_mul(IOVEC) else {
-        return false;
-    };
-    if bytes > array.len() as u64 {
-        return false;
-    }
-    array[..bytes as usize]
-        .chunks_exact(IOVEC as usize)
-        .all(|iov| {
-            let (base, len) = (word_at(iov, 0), word_at(iov, 8));
-            matches!((base, len), (Some(b), Some(l)) if inside(call, b, l))
-        })
+/// The iovecs of `array`, each inside the call's memory.
+fn iovecs_ok(call: &PreparedCall, array: &[u8]) -> bool {
+    array.chunks_exact(IOVEC as usize).all(|iov| {
+        let (base, len) = (word_at(iov, 0), word_at(iov, 8));
+        matches!((base, len), (Some(b), Some(l)) if inside(call, b, l))
+    })
 }
 
 /// A `struct msghdr`: its name, iovec array (and the iovecs' buffers) and
-/// control buffer inside the call's buffers.
+/// control buffer inside the call's memory.
 fn msghdr_ok(call: &PreparedCall, hdr: &[u8]) -> bool {
     if (hdr.len() as u64) < MSGHDR {
         return false;
@@ -186,7 +193,7 @@ fn msghdr_ok(call: &PreparedCall, hdr: &[u8]) -> bool {
         || iovlen
             .checked_mul(IOVEC)
             .and_then(|n| call.bytes_at(iov, n))
-            .is_some_and(|array| iovecs_ok(call, array, iovlen));
+            .is_some_and(|array| iovecs_ok(call, &array));
     inside(call, w(0), namelen) && iov_ok && inside(call, w(32), w(40))
 }
 

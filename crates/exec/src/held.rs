@@ -246,12 +246,8 @@ mod tests {
         // SAFETY: F_DUPFD_CLOEXEC only creates a new descriptor.
         let high = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 2000) };
         if high < 0 {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIP high_descriptors_are_held_too: RLIMIT_NOFILE"
-            );
-            return;
+            let reason = "no descriptor above 2000 (RLIMIT_NOFILE)";
+            return sysgate_testkit::skip(sysgate_testkit::Need::FdLimit, reason);
         }
         // SAFETY: `high` was just created and is owned here.
         let high = unsafe { OwnedFd::from_raw_fd(high) };

@@ -136,7 +136,10 @@ mod tests {
     #[test]
     fn refused_and_per_thread_syscalls_say_why() {
         let lines = syscall("rseq").unwrap();
-        assert!(lines[1].contains("class breaks-runner: glibc registers"), "{lines:?}");
+        assert!(
+            lines[1].contains("class breaks-runner: glibc registers"),
+            "{lines:?}"
+        );
         assert!(lines[2].contains("never run"), "{lines:?}");
         let lines = syscall("setresuid").unwrap();
         assert!(lines[1].contains("class per-thread-state"), "{lines:?}");
