@@ -36,9 +36,9 @@ pub const FORBIDDEN: i64 = -1;
 pub const WRONG_THREAD: i64 = -18;
 
 /// `-EFAULT`, with [`crate::CompletionFlags::REFUSED`]: the call would
-/// read or write outside the buffers the request gave it — a buffer
-/// shorter than its length or count argument or its struct, an iovec,
-/// msghdr or mmsghdr pointing outside the request's buffers, a handler
+/// read or write outside the memory the request gave it (its buffers and
+/// the arena) — a buffer shorter than its length or count argument or its
+/// struct, an iovec, msghdr or mmsghdr pointing elsewhere, a handler
 /// address in a `struct sigaction`, or a buffer where the call takes an
 /// address to map — so it was not run.
 pub const BAD_BUFFER: i64 = -14;

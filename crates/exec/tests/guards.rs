@@ -389,3 +389,82 @@ fn signal_masks_keep_glibcs_signals_deliverable() {
         1 << (libc::SIGUSR1 - 1)
     );
 }
+
+/// Arena buffers are held to the same bounds: a read of more than its
+/// range would write into the rest of the arena (or past its end), and an
+/// iovec may point anywhere in the call's memory, the arena included, but
+/// nowhere else.
+#[test]
+fn arena_buffers_are_checked_like_the_calls_own() {
+    let arena = sysgate_ring::Arena::create(1 << 20).unwrap();
+    let mut h = Harness::with(sysgate_exec::Executor::builder().arena(arena.clone()));
+    let (r, w) = common::pipe();
+    common::write_all(w, &[9; 64]);
+    let read = |user_data, len: u32, count: u64| {
+        Submission::new(
+            user_data,
+            Op::Syscall(SyscallOp {
+                nr: nr(libc::SYS_read),
+                args: [Arg::Imm(r as u64), Arg::Buf(0), Arg::Imm(count)]
+                    .into_iter()
+                    .collect(),
+                bufs: vec![Buffer::ArenaOut(sysgate_proto::ArenaRange {
+                    offset: (1 << 20) - 4096,
+                    len,
+                })],
+                relocs: vec![],
+            }),
+        )
+    };
+    // 16 bytes at the arena's last page, and a read of 8192: past the end.
+    refused(
+        &mut h,
+        read(1, 16, 8192),
+        codes::BAD_BUFFER,
+        "read past an arena range",
+    );
+    let c = h.run(read(2, 16, 16));
+    assert_eq!(c.result, 16);
+    assert_eq!(arena.read_to_vec((1 << 20) - 4096, 16).unwrap(), [9; 16]);
+    // readv with an iovec relocated onto an arena range: fine; with a raw
+    // base outside the call's memory: refused.
+    let readv = |user_data, raw_base: Option<u64>| {
+        let mut iov = [0u8; 16];
+        iov[..8].copy_from_slice(&raw_base.unwrap_or(0).to_ne_bytes());
+        iov[8..].copy_from_slice(&16u64.to_ne_bytes());
+        Submission::new(
+            user_data,
+            Op::Syscall(SyscallOp {
+                nr: nr(libc::SYS_readv),
+                args: [Arg::Imm(r as u64), Arg::Buf(0), Arg::Imm(1)]
+                    .into_iter()
+                    .collect(),
+                bufs: vec![
+                    Buffer::In(iov.to_vec().into()),
+                    Buffer::ArenaOut(sysgate_proto::ArenaRange { offset: 0, len: 16 }),
+                ],
+                relocs: if raw_base.is_some() {
+                    vec![]
+                } else {
+                    vec![Reloc {
+                        buf: 0,
+                        at: 0,
+                        target: 1,
+                        offset: 0,
+                    }]
+                },
+            }),
+        )
+    };
+    let c = h.run(readv(3, None));
+    assert_eq!(c.result, 16);
+    assert_eq!(arena.read_to_vec(0, 16).unwrap(), [9; 16]);
+    refused(
+        &mut h,
+        readv(4, Some(0x10000)),
+        codes::BAD_BUFFER,
+        "an iovec outside",
+    );
+    common::close(r);
+    common::close(w);
+}
