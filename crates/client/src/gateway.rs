@@ -9,7 +9,9 @@ use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use sysgate_exec::{CompletionWaiter, ExecStats, Executor, PoolConfig, Waited, WorkerPool};
+use sysgate_exec::{
+    CompletionWaiter, ExecStats, Executor, PoolConfig, WaitInterrupter, Waited, WorkerPool,
+};
 use sysgate_proto::{
     Arg, Buffer, CancelTarget, Completion, CompletionFlags, EncodeError, Op, Submission, decode,
     encode_into,
@@ -17,6 +19,7 @@ use sysgate_proto::{
 use sysgate_ring::{Consumer, Producer, PushError, Region, RegionSizes};
 
 use crate::error::{Error, InvalidRequest};
+use crate::handoff::{self, CompletionSide, Handoff, Interest};
 use crate::op::{Abandon, Flags, Operation};
 
 /// `user_data` of requests whose completion nobody reads (the cancels sent
@@ -123,14 +126,13 @@ impl GatewayBuilder {
         );
         let waiter = exec.waiter();
         let core = Arc::new(Core {
+            interrupter: waiter.interrupter(),
             state: Mutex::new(State {
                 cq: region.cq_consumer().map_err(Error::Region)?,
                 frame: Vec::new(),
                 slots: Vec::new(),
                 free: Vec::new(),
-                waiting: 0,
-                token: Some(waiter),
-                stop: false,
+                handoff: Handoff::new(waiter),
                 unmatched: 0,
             }),
             driver_wake: Condvar::new(),
@@ -204,6 +206,9 @@ struct Core {
     state: Mutex<State>,
     /// The driver sleeps here while no future waits for it.
     driver_wake: Condvar,
+    /// Ends the wait of a thread blocked in the executor whose completion
+    /// another thread reaped (see [`crate::handoff`]).
+    interrupter: WaitInterrupter,
 }
 
 struct State {
@@ -211,13 +216,9 @@ struct State {
     frame: Vec<u8>,
     slots: Vec<Slot>,
     free: Vec<u32>,
-    /// Requests whose future has gone to sleep: the driver delivers them.
-    waiting: usize,
-    /// The right to wait in the executor (its [`CompletionWaiter`]), held
-    /// by whoever waits there now: the driver, or a thread blocked in
-    /// `wait`/`call`, which then needs no hand-off from the driver.
-    token: Option<CompletionWaiter>,
-    stop: bool,
+    /// Who waits in the executor (the token) and who sleeps announced (see
+    /// [`crate::handoff`]).
+    handoff: Handoff<CompletionWaiter>,
     /// Completions that matched no request (none, unless a bug).
     unmatched: u64,
 }
@@ -229,11 +230,8 @@ struct Slot {
 
 enum SlotState {
     Free,
-    /// In flight; `asleep` once its future returned `Pending`.
-    InFlight {
-        waker: Option<Waker>,
-        asleep: bool,
-    },
+    /// In flight, with who to wake when it completes.
+    InFlight(Interest),
     Done(Completion<'static>),
     /// Its future was dropped; the completion is cleaned up and discarded.
     Abandoned(Abandon),
@@ -251,9 +249,8 @@ pub(crate) struct Group {
 #[derive(Default)]
 pub(crate) struct GroupInner {
     pub(crate) done: std::collections::VecDeque<Completion<'static>>,
-    waker: Option<Waker>,
-    /// Counted in `State::waiting`: the set's task sleeps.
-    asleep: bool,
+    /// Who to wake when the next completion arrives.
+    interest: Interest,
 }
 
 impl Group {
@@ -306,21 +303,8 @@ impl State {
         let slot = &mut self.slots[index];
         // Generations skip u32::MAX, so no ticket equals `IGNORED`.
         slot.generation = (slot.generation + 1) % u32::MAX;
-        slot.state = SlotState::InFlight {
-            waker: None,
-            asleep: false,
-        };
+        slot.state = SlotState::InFlight(Interest::default());
         Ticket(u64::from(slot.generation) << 32 | index as u64)
-    }
-
-    /// Counts `n` more sleepers the driver delivers for; wakes it (it may
-    /// be asleep with nothing to do) when they are the first. The caller
-    /// then makes sure the driver runs (`Inner::start_driver`).
-    fn announce(&mut self, n: usize, driver_wake: &Condvar) {
-        if n > 0 && self.waiting == 0 {
-            driver_wake.notify_one();
-        }
-        self.waiting += n;
     }
 
     fn slot(&mut self, t: Ticket) -> Option<&mut Slot> {
@@ -331,10 +315,11 @@ impl State {
 
     fn release(&mut self, t: Ticket) {
         if let Some(slot) = self.slot(t) {
-            if let SlotState::InFlight { asleep: true, .. } = slot.state {
-                self.waiting -= 1;
+            if let SlotState::InFlight(mut interest) =
+                std::mem::replace(&mut slot.state, SlotState::Free)
+            {
+                interest.complete(&mut self.handoff);
             }
-            self.slots[t.index()].state = SlotState::Free;
             self.free.push(t.index() as u32);
         }
     }
@@ -370,12 +355,9 @@ impl State {
             return;
         };
         match std::mem::replace(&mut slot.state, SlotState::Free) {
-            SlotState::InFlight { waker, asleep } => {
+            SlotState::InFlight(mut interest) => {
                 slot.state = SlotState::Done(c);
-                if asleep {
-                    self.waiting -= 1;
-                }
-                wake.extend(waker);
+                wake.extend(interest.complete(&mut self.handoff));
             }
             SlotState::Abandoned(abandon) => {
                 clean_up(abandon, &c);
@@ -385,10 +367,7 @@ impl State {
                 self.free.push(t.index() as u32);
                 let mut g = group.lock();
                 g.done.push_back(c);
-                if std::mem::take(&mut g.asleep) {
-                    self.waiting -= 1;
-                }
-                wake.extend(g.waker.take());
+                wake.extend(g.interest.complete(&mut self.handoff));
             }
             other => {
                 // A second completion for one request: the executor promises
@@ -429,18 +408,47 @@ impl Core {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+}
+
+impl handoff::ExecutorWaiter for CompletionWaiter {
+    fn wait(&mut self) -> bool {
+        CompletionWaiter::wait(self, 1, None) != Waited::Closed
+    }
+}
+
+impl handoff::Interrupt for WaitInterrupter {
+    fn interrupt(&self) {
+        WaitInterrupter::interrupt(self);
+    }
+}
+
+impl CompletionSide for Core {
+    type Waiter = CompletionWaiter;
+    type Interrupter = WaitInterrupter;
+    type State = State;
+
+    fn state(&self) -> &Mutex<State> {
+        &self.state
+    }
+
+    fn handoff(state: &mut State) -> &mut Handoff<CompletionWaiter> {
+        &mut state.handoff
+    }
+
+    fn driver_wake(&self) -> &Condvar {
+        &self.driver_wake
+    }
+
+    fn interrupter(&self) -> &WaitInterrupter {
+        &self.interrupter
+    }
+
     /// Reaps the completion ring and wakes whoever it completes.
     fn reap_and_wake(&self) {
         let mut wake = Vec::new();
         // A ring error cannot be acted on here; the submitter sees it.
         let _ = self.lock().reap(&mut wake);
         wake.into_iter().for_each(Waker::wake);
-    }
-
-    /// Gives the waiter back and tells the driver, which may want it.
-    fn put_token(&self, waiter: CompletionWaiter) {
-        self.lock().token = Some(waiter);
-        self.driver_wake.notify_all();
     }
 }
 
@@ -569,24 +577,21 @@ impl Gateway {
                     state.free.push(ticket.index() as u32);
                     *out = Some(c);
                 }
-                Some(SlotState::InFlight { waker: w, asleep }) if !missing => {
-                    if !w.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                        *w = Some(waker.clone());
-                    }
-                    if announce_sleep && !std::mem::replace(asleep, true) {
-                        announce += 1;
-                    }
+                Some(SlotState::InFlight(interest)) if !missing => {
+                    announce += interest.register(waker, announce_sleep);
                     missing = true;
                 }
-                Some(SlotState::InFlight { .. }) => {}
+                Some(SlotState::InFlight(_)) => {}
                 // Not ours any more: cannot happen while its future lives.
                 _ => missing = true,
             }
         }
-        state.announce(announce, &self.inner.core.driver_wake);
+        let start_driver = state
+            .handoff
+            .announce(announce, &self.inner.core.driver_wake);
         drop(state);
         wake.into_iter().for_each(Waker::wake);
-        if announce > 0 {
+        if start_driver {
             self.inner.start_driver();
         }
         if missing {
@@ -605,34 +610,10 @@ impl Gateway {
         self.block_until(|waker, announce| self.poll_tickets_as(tickets, done, waker, announce));
     }
 
-    /// Blocks until `poll(waker, announce)` is ready. While nobody else
-    /// waits in the executor this thread does (polling without
-    /// `announce`), and is woken straight by the completion (or the
-    /// readiness) it waits for; otherwise it announces itself and sleeps
-    /// until whoever waits there delivers its completion.
-    fn block_until<T>(&self, mut poll: impl FnMut(&Waker, bool) -> Poll<T>) -> T {
-        let waker = crate::thread_waker();
-        loop {
-            if let Poll::Ready(v) = poll(&waker, false) {
-                return v;
-            }
-            let token = self.inner.core.lock().token.take();
-            match token {
-                Some(mut waiter) => {
-                    // `Closed` cannot happen: this gateway keeps the
-                    // executor alive.
-                    waiter.wait(1, None);
-                    self.inner.core.reap_and_wake();
-                    self.inner.core.put_token(waiter);
-                }
-                None => {
-                    if let Poll::Ready(v) = poll(&waker, true) {
-                        return v;
-                    }
-                    std::thread::park();
-                }
-            }
-        }
+    /// Blocks until `poll(waker, announce)` is ready (see
+    /// [`handoff::block_until`]).
+    fn block_until<T>(&self, poll: impl FnMut(&Waker, bool) -> Poll<T>) -> T {
+        handoff::block_until(&*self.inner.core, poll)
     }
 
     /// Gives up on `ticket`: its completion will be cleaned up by `abandon`
@@ -647,12 +628,10 @@ impl Gateway {
                 drop(state);
                 self.cancel(ticket);
             }
-            SlotState::InFlight { asleep, .. } => {
+            SlotState::InFlight(mut interest) => {
                 // Nobody waits for it any more; the driver need not either
                 // (whoever reaps next cleans it up).
-                if asleep {
-                    state.waiting -= 1;
-                }
+                interest.complete(&mut state.handoff);
                 drop(state);
                 self.cancel(ticket);
             }
@@ -724,22 +703,19 @@ impl Gateway {
         let mut state = self.inner.core.lock();
         let _ = state.reap(&mut wake);
         let mut g = group.lock();
+        let mut start_driver = false;
         let result = match g.done.pop_front() {
             Some(c) => Poll::Ready(c),
             None => {
-                if !g.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                    g.waker = Some(waker.clone());
-                }
-                let first = announce && !std::mem::replace(&mut g.asleep, true);
-                state.announce(usize::from(first), &self.inner.core.driver_wake);
+                let first = g.interest.register(waker, announce);
+                start_driver = state.handoff.announce(first, &self.inner.core.driver_wake);
                 Poll::Pending
             }
         };
-        let started = announce && result.is_pending();
         drop(g);
         drop(state);
         wake.into_iter().for_each(Waker::wake);
-        if started {
+        if start_driver {
             self.inner.start_driver();
         }
         result
@@ -828,7 +804,7 @@ impl Inner {
             let core = Arc::clone(&self.core);
             *driver = match std::thread::Builder::new()
                 .name("sysgate-driver".into())
-                .spawn(move || drive(&core))
+                .spawn(move || handoff::drive(&*core))
             {
                 Ok(thread) => Driver::Running(thread),
                 // No thread: futures that sleep are woken only when another
@@ -845,37 +821,6 @@ fn enter_error(e: sysgate_exec::EnterError) -> Error {
         sysgate_exec::EnterError::Ring(e) => Error::Ring(e),
         // `enter` with `min_complete = 0` does not wait.
         _ => Error::Protocol(sysgate_proto::codes::INVALID),
-    }
-}
-
-/// The driver thread: while some future sleeps, takes the waiter, waits
-/// for completions (processing readiness of parked requests meanwhile) and
-/// delivers them.
-fn drive(core: &Core) {
-    loop {
-        let mut waiter = {
-            let mut state = core.lock();
-            loop {
-                if state.stop {
-                    return;
-                }
-                if state.waiting > 0
-                    && let Some(w) = state.token.take()
-                {
-                    break w;
-                }
-                state = core
-                    .driver_wake
-                    .wait(state)
-                    .unwrap_or_else(|e| e.into_inner());
-            }
-        };
-        let waited = waiter.wait(1, None);
-        core.reap_and_wake();
-        core.lock().token = Some(waiter);
-        if waited == Waited::Closed {
-            return;
-        }
     }
 }
 
@@ -936,8 +881,7 @@ impl Drop for Inner {
         let exec = self.lock_submit().exec.take();
         drop(exec);
         self.core.reap_and_wake();
-        self.core.lock().stop = true;
-        self.core.driver_wake.notify_all();
+        self.core.lock().handoff.stop(&self.core.driver_wake);
         let driver = std::mem::replace(
             &mut *self.driver.lock().unwrap_or_else(|e| e.into_inner()),
             Driver::Gone,

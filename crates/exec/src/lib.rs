@@ -52,7 +52,7 @@ mod timers;
 
 use std::fmt;
 
-pub use executor::{CompletionWaiter, Executor, ExecutorBuilder, Waited};
+pub use executor::{CompletionWaiter, Executor, ExecutorBuilder, WaitInterrupter, Waited};
 pub use interrupt::default_signal;
 pub use pool::{Account, AccountStats, PoolConfig, PoolStats, WorkerPool};
 
