@@ -407,7 +407,6 @@ impl Core {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
-
 }
 
 impl handoff::ExecutorWaiter for CompletionWaiter {
