@@ -31,8 +31,8 @@ pub use codec::{
     peek_user_data,
 };
 pub use message::{
-    Arg, Args, Buffer, Bytes, CancelTarget, Completion, CompletionFlags, LinkedOutput, Op, Reloc,
-    Submission, SubmissionFlags, SyscallOp,
+    ArenaRange, Arg, Args, Buffer, Bytes, CancelTarget, Completion, CompletionFlags, LinkedOutput,
+    Op, Reloc, Submission, SubmissionFlags, SyscallOp,
 };
 pub use validate::ValidationError;
 
@@ -53,10 +53,11 @@ pub const MAX_ARGS: usize = 6;
 pub const MAX_BUFFERS: usize = 1024;
 /// Relocations one call may carry at most.
 pub const MAX_RELOCS: usize = 1024;
-/// Bytes of buffer memory (input, output and in/out together) one call may
-/// use at most; the same bound holds for the outputs of a completion.
+/// Bytes of buffer memory carried in frames (input, output and in/out
+/// together, arena buffers not counted) one call may use at most; the same
+/// bound holds for the outputs of a completion.
 pub const MAX_DATA_LEN: usize = 1 << 20;
 /// The longest frame, version byte included, that encodes or decodes. Every
 /// message that passes validation fits: a submission with the most buffers,
-/// relocations and data is 1,073,266 bytes, a completion at most 1,056,797.
+/// relocations and data is 1,077,358 bytes, a completion at most 1,056,797.
 pub const MAX_MESSAGE_LEN: usize = MAX_DATA_LEN + 32 * 1024;

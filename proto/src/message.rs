@@ -359,12 +359,39 @@ pub enum Buffer<'a> {
     /// Tag 3: bytes the call reads, copied when it runs from an output of
     /// an earlier request of its link chain — how a linked `write` sends
     /// what a linked `read` before it read. Its size is that output's (0 if
-    /// the request produced no such output).
+    /// the request produced no such output). An output that lives in the
+    /// arena is not copied: the call reads it there.
     Linked(LinkedOutput),
+    /// Tag 4: bytes of the submitter's arena the call reads (data to write,
+    /// a struct in), passed by address: the executor copies nothing.
+    ArenaIn(ArenaRange),
+    /// Tag 5: bytes of the submitter's arena the call writes. The executor
+    /// neither zeroes them nor copies them into the completion, whose
+    /// output for this buffer is an empty placeholder: the call's result
+    /// says how many bytes it wrote.
+    ArenaOut(ArenaRange),
+    /// Tag 6: bytes of the submitter's arena the call reads and writes back
+    /// (an empty placeholder in the completion, as for
+    /// [`Buffer::ArenaOut`]).
+    ArenaInOut(ArenaRange),
 }
 
-/// Output `output` (in output order) of request `member` (its position in
-/// the link chain, 0 = first) — see [`Buffer::Linked`].
+/// `len` bytes of the submitter's buffer arena from byte `offset` — see
+/// [`Buffer::ArenaIn`]. `offset` must be a multiple of 16 (validation),
+/// and the range must lie inside the executor's arena (checked against its
+/// size by [`crate::Submission::validate_arena`]).
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ArenaRange {
+    /// Where the bytes start in the arena.
+    pub offset: u64,
+    /// How many there are.
+    pub len: u32,
+}
+
+/// Output `output` (in output order: the request's output buffers, arena
+/// ones included, as its completion lists them) of request `member` (its
+/// position in the link chain, 0 = first) — see [`Buffer::Linked`].
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LinkedOutput {
@@ -375,13 +402,14 @@ pub struct LinkedOutput {
 }
 
 impl Buffer<'_> {
-    /// The size of the memory the executor provides (0 for a
-    /// [`Buffer::Linked`], whose size is known only when the call runs).
+    /// The size of the memory the call gets (0 for a [`Buffer::Linked`],
+    /// whose size is known only when the call runs).
     pub fn len(&self) -> usize {
         match self {
             Buffer::In(b) | Buffer::InOut(b) => b.len(),
             Buffer::Out(n) => *n as usize,
             Buffer::Linked(_) => 0,
+            Buffer::ArenaIn(r) | Buffer::ArenaOut(r) | Buffer::ArenaInOut(r) => r.len as usize,
         }
     }
 
@@ -390,9 +418,32 @@ impl Buffer<'_> {
         self.len() == 0
     }
 
-    /// Whether its contents go back in the completion.
+    /// The bytes of this buffer frames carry — in the submission, the
+    /// completion, or both: its length for `In`, `Out` and `InOut`, 0 for
+    /// `Linked` and the arena buffers. What counts toward
+    /// [`crate::MAX_DATA_LEN`].
+    pub fn frame_len(&self) -> usize {
+        match self {
+            Buffer::In(_) | Buffer::Out(_) | Buffer::InOut(_) => self.len(),
+            _ => 0,
+        }
+    }
+
+    /// Whether the call writes it back: it has an entry among the
+    /// completion's outputs (an empty placeholder for an arena buffer).
     pub fn is_output(&self) -> bool {
-        matches!(self, Buffer::Out(_) | Buffer::InOut(_))
+        matches!(
+            self,
+            Buffer::Out(_) | Buffer::InOut(_) | Buffer::ArenaOut(_) | Buffer::ArenaInOut(_)
+        )
+    }
+
+    /// The arena bytes it names, for the arena variants.
+    pub fn arena(&self) -> Option<ArenaRange> {
+        match self {
+            Buffer::ArenaIn(r) | Buffer::ArenaOut(r) | Buffer::ArenaInOut(r) => Some(*r),
+            _ => None,
+        }
     }
 
     /// A copy that owns its bytes.
@@ -402,6 +453,9 @@ impl Buffer<'_> {
             Buffer::Out(n) => Buffer::Out(n),
             Buffer::InOut(b) => Buffer::InOut(b.into_owned()),
             Buffer::Linked(l) => Buffer::Linked(l),
+            Buffer::ArenaIn(r) => Buffer::ArenaIn(r),
+            Buffer::ArenaOut(r) => Buffer::ArenaOut(r),
+            Buffer::ArenaInOut(r) => Buffer::ArenaInOut(r),
         }
     }
 }
@@ -438,7 +492,8 @@ pub struct Completion<'a> {
     pub flags: CompletionFlags,
     /// The contents of the call's output and in/out buffers, in buffer
     /// order. An output may be shorter than its buffer when the call's
-    /// result says only that many bytes were written.
+    /// result says only that many bytes were written. An arena buffer's
+    /// entry is an empty placeholder: its bytes are in the arena.
     #[serde(borrow, deserialize_with = "de_bounded_vec")]
     pub outputs: Vec<Bytes<'a>>,
 }
@@ -752,5 +807,8 @@ deserialize_tagged_enum!(Buffer<'a>, "Buffer", |tag, v| match tag {
     1 => v.newtype_variant().map(Buffer::Out),
     2 => v.newtype_variant().map(Buffer::InOut),
     3 => v.newtype_variant().map(Buffer::Linked),
+    4 => v.newtype_variant().map(Buffer::ArenaIn),
+    5 => v.newtype_variant().map(Buffer::ArenaOut),
+    6 => v.newtype_variant().map(Buffer::ArenaInOut),
     other => Err(rejected_tag::reject("Buffer", other)),
 });

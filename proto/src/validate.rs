@@ -33,7 +33,8 @@ pub enum ValidationError {
         /// How many it has.
         count: usize,
     },
-    /// The buffers together exceed [`MAX_DATA_LEN`] bytes.
+    /// The buffers frames carry together exceed [`MAX_DATA_LEN`] bytes
+    /// (see [`Buffer::frame_len`]).
     DataTooLarge {
         /// Their total length.
         total: usize,
@@ -59,8 +60,8 @@ pub enum ValidationError {
         /// The offending offset.
         at: u32,
     },
-    /// Relocation `reloc` writes into an output-only buffer, whose contents
-    /// the executor zeroes.
+    /// Relocation `reloc` writes into an output-only buffer (`Out` or
+    /// `ArenaOut`), whose contents the call overwrites.
     RelocIntoOutput {
         /// The relocation's position.
         reloc: usize,
@@ -75,6 +76,27 @@ pub enum ValidationError {
         member: u16,
         /// This request's position in its chain, if it is in one.
         position: Option<u16>,
+    },
+    /// Arena buffer `buf` starts at an offset that is not a multiple of 16
+    /// (every buffer a call gets starts on a 16-byte boundary).
+    ArenaMisaligned {
+        /// The buffer's position.
+        buf: usize,
+        /// Its offset.
+        offset: u64,
+    },
+    /// Arena buffer `buf` does not lie inside the executor's arena of
+    /// `arena_len` bytes (0: the executor has none), or `offset + len`
+    /// overflows.
+    ArenaOutOfBounds {
+        /// The buffer's position.
+        buf: usize,
+        /// Its offset.
+        offset: u64,
+        /// Its length.
+        len: u32,
+        /// The arena's size.
+        arena_len: u64,
     },
     /// Argument `arg` uses a link result, but the request is not part of a
     /// link chain.
@@ -133,6 +155,20 @@ impl fmt::Display for ValidationError {
             LinkedOutputNotEarlier { buf, .. } => {
                 write!(f, "buffer {buf} copies a link output outside a link chain")
             }
+            ArenaMisaligned { buf, offset } => write!(
+                f,
+                "arena buffer {buf} starts at offset {offset}, not a multiple of 16"
+            ),
+            ArenaOutOfBounds {
+                buf,
+                offset,
+                len,
+                arena_len,
+            } => write!(
+                f,
+                "arena buffer {buf} ({len} bytes at offset {offset}) is outside the \
+                 {arena_len}-byte arena"
+            ),
             LinkResultWithoutChain { arg } => {
                 write!(f, "argument {arg} uses a link result outside a link chain")
             }
@@ -180,7 +216,7 @@ impl Submission<'_> {
                 count: call.relocs.len(),
             });
         }
-        let total: usize = call.bufs.iter().map(Buffer::len).sum();
+        let total: usize = call.bufs.iter().map(Buffer::frame_len).sum();
         if total > MAX_DATA_LEN {
             return Err(ValidationError::DataTooLarge { total });
         }
@@ -206,14 +242,23 @@ impl Submission<'_> {
             }
         }
         for (i, b) in call.bufs.iter().enumerate() {
-            if let Buffer::Linked(l) = b
-                && chain_position.is_none_or(|p| l.member >= p)
-            {
-                return Err(ValidationError::LinkedOutputNotEarlier {
-                    buf: i,
-                    member: l.member,
-                    position: chain_position,
-                });
+            match b {
+                Buffer::Linked(l) if chain_position.is_none_or(|p| l.member >= p) => {
+                    return Err(ValidationError::LinkedOutputNotEarlier {
+                        buf: i,
+                        member: l.member,
+                        position: chain_position,
+                    });
+                }
+                Buffer::ArenaIn(r) | Buffer::ArenaOut(r) | Buffer::ArenaInOut(r)
+                    if !r.offset.is_multiple_of(16) =>
+                {
+                    return Err(ValidationError::ArenaMisaligned {
+                        buf: i,
+                        offset: r.offset,
+                    });
+                }
+                _ => {}
             }
         }
         for (i, r) in call.relocs.iter().enumerate() {
@@ -226,12 +271,37 @@ impl Submission<'_> {
             if !r.at.is_multiple_of(8) {
                 return Err(ValidationError::RelocMisaligned { reloc: i, at: r.at });
             }
-            if matches!(buf, Buffer::Out(_)) {
+            if matches!(buf, Buffer::Out(_) | Buffer::ArenaOut(_)) {
                 return Err(ValidationError::RelocIntoOutput { reloc: i });
             }
             let word_end = r.at as usize + 8;
             if word_end > buf.len() || r.offset as usize > target.len() {
                 return Err(ValidationError::RelocOutOfBounds { reloc: i });
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that every arena buffer lies inside an arena of `arena_len`
+    /// bytes (0: there is none) — what the executor does, against its own
+    /// arena, after [`Submission::validate`]. A submission without arena
+    /// buffers always passes.
+    pub fn validate_arena(&self, arena_len: u64) -> Result<(), ValidationError> {
+        let Op::Syscall(call) = &self.op else {
+            return Ok(());
+        };
+        for (i, b) in call.bufs.iter().enumerate() {
+            if let Some(r) = b.arena()
+                && r.offset
+                    .checked_add(u64::from(r.len))
+                    .is_none_or(|end| end > arena_len)
+            {
+                return Err(ValidationError::ArenaOutOfBounds {
+                    buf: i,
+                    offset: r.offset,
+                    len: r.len,
+                    arena_len,
+                });
             }
         }
         Ok(())

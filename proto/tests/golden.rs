@@ -72,6 +72,29 @@ fn readv_completion_vector() {
 }
 
 #[test]
+fn pread_arena_vector() {
+    check("pread_arena", &examples::pread_arena());
+}
+
+#[test]
+fn pread_arena_completion_vector() {
+    check(
+        "pread_arena_completion",
+        &examples::pread_arena_completion(),
+    );
+}
+
+#[test]
+fn writev_arena_vector() {
+    check("writev_arena", &examples::writev_arena());
+}
+
+#[test]
+fn fiemap_arena_vector() {
+    check("fiemap_arena", &examples::fiemap_arena());
+}
+
+#[test]
 fn vectors_decode_back() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
     let read = |n: &str| parse_hex(&std::fs::read_to_string(dir.join(format!("{n}.hex"))).unwrap());
@@ -79,12 +102,20 @@ fn vectors_decode_back() {
         ("lseek", examples::lseek()),
         ("openat", examples::openat()),
         ("readv", examples::readv()),
+        ("pread_arena", examples::pread_arena()),
+        ("writev_arena", examples::writev_arena()),
+        ("fiemap_arena", examples::fiemap_arena()),
     ] {
         let bytes = read(name);
         let back: Submission = decode(&bytes).unwrap();
         assert_eq!(back, sub, "{name}");
     }
-    let bytes = read("readv_completion");
-    let back: Completion = decode(&bytes).unwrap();
-    assert_eq!(back, examples::readv_completion());
+    for (name, c) in [
+        ("readv_completion", examples::readv_completion()),
+        ("pread_arena_completion", examples::pread_arena_completion()),
+    ] {
+        let bytes = read(name);
+        let back: Completion = decode(&bytes).unwrap();
+        assert_eq!(back, c, "{name}");
+    }
 }

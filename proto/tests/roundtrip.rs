@@ -24,7 +24,14 @@ fn buffer() -> impl Strategy<Value = Buffer<'static>> {
         bytes().prop_map(Buffer::InOut),
         (any::<u16>(), any::<u16>())
             .prop_map(|(member, output)| Buffer::Linked(LinkedOutput { member, output })),
+        arena_range().prop_map(Buffer::ArenaIn),
+        arena_range().prop_map(Buffer::ArenaOut),
+        arena_range().prop_map(Buffer::ArenaInOut),
     ]
+}
+
+fn arena_range() -> impl Strategy<Value = ArenaRange> {
+    (any::<u64>(), any::<u32>()).prop_map(|(offset, len)| ArenaRange { offset, len })
 }
 
 fn reloc() -> impl Strategy<Value = Reloc> {

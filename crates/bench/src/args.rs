@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// The scenarios, in the order they run.
-pub const SCENARIOS: [&str; 7] = [
+pub const SCENARIOS: [&str; 8] = [
     "nonblocking",
     "cached_read",
     "blocking",
@@ -12,6 +12,7 @@ pub const SCENARIOS: [&str; 7] = [
     "sockets",
     "tree_walk",
     "codec",
+    "big_read",
 ];
 
 /// What the user asked for.

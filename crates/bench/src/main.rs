@@ -49,7 +49,7 @@ fn run(opts: &Options) -> ExitCode {
     let cfg = Config::new(opts.quick);
     let started = Instant::now();
     let mut report = Report::default();
-    let all: [(&str, ScenarioFn); 7] = [
+    let all: [(&str, ScenarioFn); 8] = [
         ("nonblocking", scenarios::nonblocking::run),
         ("cached_read", scenarios::cached_read::run),
         ("blocking", scenarios::blocking::run),
@@ -57,6 +57,7 @@ fn run(opts: &Options) -> ExitCode {
         ("sockets", scenarios::sockets::run),
         ("tree_walk", scenarios::tree_walk::run),
         ("codec", scenarios::codec::run),
+        ("big_read", scenarios::big_read::run),
     ];
     for (name, f) in all {
         if opts.selected(name) {

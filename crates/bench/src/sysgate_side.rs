@@ -104,6 +104,18 @@ impl Gate {
         bytes
     }
 
+    /// `pread(fd, buf, buf.capacity(), offset)` as one op, waited for;
+    /// returns the bytes read and the buffer holding them.
+    pub fn pread_into(&mut self, fd: RawFd, buf: Vec<u8>, offset: u64) -> (usize, Vec<u8>) {
+        let (n, buf) = self.gw.call(ops::Pread::new(fd, buf, offset as i64));
+        (n.expect("pread"), buf)
+    }
+
+    /// Bytes of the gateway's buffer arena held now.
+    pub fn arena_in_use(&self) -> u64 {
+        self.gw.arena_in_use()
+    }
+
     /// Runs `total` operations, `op(i)` for i in 0..total, keeping
     /// `inflight` submitted and not yet completed in an [`OpSet`]: submits
     /// until `inflight` are outstanding (what cannot block has run by then),

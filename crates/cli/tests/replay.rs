@@ -12,6 +12,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
+use sysgate_testkit::{Need, skip};
 
 use common::TempDir;
 use sysgate_cli::replay::{Live, ReplayOptions, Summary, read_log, replay, replay_with};
@@ -153,8 +154,7 @@ fn committed_trace_replays_with_no_differences() {
 #[test]
 fn a_fresh_strace_of_real_programs_replays_with_no_differences() {
     if let Err(why) = strace_works() {
-        println!("skipped: {why}");
-        return;
+        return skip(Need::Strace, &why);
     }
     // Everything: the dynamic loader, locales, /etc/passwd, the shell's
     // PATH search — replayed on the machine that traced it.
@@ -171,8 +171,7 @@ fn a_fresh_strace_of_real_programs_replays_with_no_differences() {
 #[test]
 fn every_strace_output_format_replays() {
     if let Err(why) = strace_works() {
-        println!("skipped: {why}");
-        return;
+        return skip(Need::Strace, &why);
     }
     let formats: &[&[&str]] = &[
         &[],
@@ -706,7 +705,10 @@ fn sysgate_replay(args: &[&str], stdin: &[u8]) -> Option<Output> {
     let out = child.wait_with_output().expect("wait for sysgate");
     let err = String::from_utf8_lossy(&out.stderr);
     if err.contains("not yet available") {
-        println!("skipped: the binary does not route `replay` yet: {err}");
+        skip(
+            Need::Tool,
+            &format!("the binary does not route `replay` yet: {err}"),
+        );
         return None;
     }
     Some(out)
@@ -827,4 +829,31 @@ fn the_binary_exit_status() {
         "{}",
         text(&out.stdout)
     );
+}
+
+#[test]
+fn a_64_mib_read_and_write_replay() {
+    let dir = TempDir::new("big");
+    // "sysgate\n", then zeros up to 64 MiB.
+    let input = std::fs::File::create(dir.path().join("in")).expect("create in");
+    std::io::Write::write_all(&mut &input, b"sysgate\n").expect("write in");
+    input.set_len(64 << 20).expect("grow in");
+    let log = format!(
+        "openat(AT_FDCWD, \"{d}/in\", O_RDONLY) = 3
+pread64(3, \"sysgate\\n\\0\\0\\0\\0\\0\\0\\0\\0\"..., 67108864, 0) = 67108864
+openat(AT_FDCWD, \"{d}/out\", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 4
+write(4, \"sysgate\\nwritten\"..., 67108864) = 67108864
+close(4) = 0
+close(3) = 0
+",
+        d = dir.str()
+    );
+    let s = replay(&log, &ReplayOptions::default()).expect("replay");
+    assert_clean(&s, &log);
+    assert_eq!(s.replayed, 6, "{}", report(&s));
+    // The write's data is the traced prefix, padded with zeros.
+    let out = std::fs::read(dir.path().join("out")).expect("read out");
+    assert_eq!(out.len(), 64 << 20);
+    assert_eq!(&out[..15], b"sysgate\nwritten");
+    assert!(out[15..] == vec![0u8; out.len() - 15][..], "zeros after");
 }

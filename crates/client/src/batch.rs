@@ -5,8 +5,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use sysgate_proto::{Completion, Op, Submission, SubmissionFlags};
+use sysgate_proto::{Buffer, Completion, Op, Submission, SubmissionFlags};
 
+use crate::arena::Placement;
 use crate::error::{Error, InvalidRequest};
 use crate::gateway::{Gateway, Ticket, prepare};
 use crate::op::{Abandon, Fd, Flags, Handle, Operation, Outcome};
@@ -163,6 +164,8 @@ fn send(gw: &Gateway, batch: &Batch, tickets: &[Ticket]) -> Result<(), Error> {
         return Err(e.clone().into());
     }
     let mut subs = Vec::with_capacity(batch.entries.len());
+    // The arena pages each request holds, by batch position.
+    let mut placements: Vec<Option<Placement>> = Vec::new();
     let mut chain_start = 0;
     for (i, (e, t)) in batch.entries.iter().zip(tickets).enumerate() {
         let mut flags = e.flags.wire();
@@ -172,11 +175,36 @@ fn send(gw: &Gateway, batch: &Batch, tickets: &[Ticket]) -> Result<(), Error> {
             Link::Hard => flags = flags | SubmissionFlags::HARDLINK,
         }
         let mut sub = Submission::new(t.user_data(), e.op.request()?).with_flags(flags);
+        let mut placement = gw.place(&mut sub)?;
+        // An output read in place by a later member (`Buffer::Linked`, by
+        // batch position until `prepare`) stays reserved until that member
+        // completes too.
+        if let Op::Syscall(call) = &sub.op {
+            for b in &call.bufs {
+                if let Buffer::Linked(l) = b
+                    && let Some(Some(source)) = placements.get(usize::from(l.member))
+                {
+                    match &mut placement {
+                        Some(p) => p.hold(source),
+                        None => placement = Some(Placement::holding(source)),
+                    }
+                }
+            }
+        }
         prepare(&mut sub, i, chain_start)?;
         subs.push(sub);
+        placements.push(placement);
         if e.link == Link::None {
             chain_start = i + 1;
         }
+    }
+    let held: Vec<_> = tickets
+        .iter()
+        .zip(placements)
+        .filter_map(|(&t, p)| Some((t, p.filter(Placement::holds_pages)?)))
+        .collect();
+    if !held.is_empty() {
+        gw.attach(held);
     }
     gw.send(&subs)
 }

@@ -26,10 +26,31 @@ pub enum Error {
     Encode(sysgate_proto::EncodeError),
     /// A ring is corrupt; the gateway cannot go on.
     Ring(sysgate_ring::RingError),
-    /// The shared-memory region could not be created.
+    /// The shared-memory region or buffer arena could not be created.
     Region(sysgate_ring::RegionError),
     /// The worker running the call panicked.
     WorkerPanicked,
+    /// The request's buffers are too big for a frame and need `bytes` of
+    /// the buffer arena (whole pages), more than all of it: `limit` bytes,
+    /// the most one request can move. Nothing was submitted. A gateway
+    /// built with a larger [`crate::GatewayBuilder::arena_bytes`] takes it.
+    BuffersTooLarge {
+        /// Arena bytes the request needs.
+        bytes: u64,
+        /// The arena's size.
+        limit: u64,
+    },
+    /// The request's buffers need `bytes` of the buffer arena, but earlier
+    /// big requests hold it: the longest free range is `largest_free`
+    /// bytes. Nothing was submitted; it fits once their completions have
+    /// been taken (awaited, or their futures dropped and the completions
+    /// reaped).
+    ArenaFull {
+        /// Arena bytes the request needs.
+        bytes: u64,
+        /// The longest free range now.
+        largest_free: u64,
+    },
 }
 
 /// What is wrong with a request (found before it is submitted).
@@ -71,6 +92,13 @@ pub enum InvalidRequest {
     LinkWithoutPrevious,
     /// The request fails the wire format's validation.
     Validation(sysgate_proto::ValidationError),
+    /// Buffer `buf` names bytes of the buffer arena: only the gateway
+    /// places buffers there (a request's own arena reference could overlap
+    /// another request's).
+    ArenaBuffer {
+        /// The buffer's position.
+        buf: usize,
+    },
 }
 
 impl Error {
@@ -94,6 +122,19 @@ impl fmt::Display for Error {
             Error::Ring(e) => write!(f, "ring: {e}"),
             Error::Region(e) => write!(f, "cannot create the rings: {e}"),
             Error::WorkerPanicked => write!(f, "the worker running the call panicked"),
+            Error::BuffersTooLarge { bytes, limit } => write!(
+                f,
+                "the request's buffers need {bytes} bytes of the buffer arena, which holds \
+                 {limit} (the most one request can move; see GatewayBuilder::arena_bytes)"
+            ),
+            Error::ArenaFull {
+                bytes,
+                largest_free,
+            } => write!(
+                f,
+                "the buffer arena has no {bytes} free bytes now (longest free range \
+                 {largest_free}): requests in flight hold it"
+            ),
         }
     }
 }
@@ -120,6 +161,10 @@ impl fmt::Display for InvalidRequest {
             ),
             InvalidRequest::LinkWithoutPrevious => write!(f, "a link needs an op before it"),
             InvalidRequest::Validation(e) => write!(f, "{e}"),
+            InvalidRequest::ArenaBuffer { buf } => write!(
+                f,
+                "buffer {buf} names arena bytes; only the gateway places buffers in the arena"
+            ),
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -16,8 +16,9 @@ use sysgate_proto::{
     Arg, Buffer, CancelTarget, Completion, CompletionFlags, EncodeError, Op, Submission, decode,
     encode_into,
 };
-use sysgate_ring::{Consumer, Producer, PushError, Region, RegionSizes};
+use sysgate_ring::{Arena, Consumer, Producer, PushError, Region, RegionSizes};
 
+use crate::arena::{ArenaSpace, Placement, place};
 use crate::error::{Error, InvalidRequest};
 use crate::handoff::{self, CompletionSide, Handoff, Interest};
 use crate::op::{Abandon, Flags, Operation};
@@ -25,6 +26,12 @@ use crate::op::{Abandon, Flags, Operation};
 /// `user_data` of requests whose completion nobody reads (the cancels sent
 /// for dropped futures).
 const IGNORED: u64 = u64::MAX - 1;
+
+/// The buffer arena a gateway has unless told otherwise
+/// ([`GatewayBuilder::arena_bytes`]): 256 MiB of address space, created
+/// when a request first needs it, which costs memory only while big
+/// requests use it. The most one request moves through it.
+pub const DEFAULT_ARENA_BYTES: usize = 256 << 20;
 
 /// Options for a [`Gateway`].
 #[derive(Clone)]
@@ -36,14 +43,15 @@ pub struct GatewayBuilder {
     max_unbounded: Option<usize>,
     idle_timeout: Option<Duration>,
     sq_poll: Option<Duration>,
+    arena_bytes: usize,
 }
 
 impl GatewayBuilder {
     /// Bytes of the submission ring (a power of two, 4 KiB to 1 GiB).
-    /// Default 4 MiB: the frame limit is half the smaller ring, and below 4
-    /// MiB a request with the protocol's full 1 MiB of data no longer fits
-    /// (it fails with [`Error::Encode`], and a completion too large for
-    /// its frame arrives as [`Error::Protocol`] `-E2BIG`, without outputs).
+    /// Default 4 MiB: the frame limit is half the smaller ring, and from 4
+    /// MiB up a frame holds the protocol's full 1 MiB of buffers. With
+    /// smaller rings, buffers that do not fit a frame go through the
+    /// arena ([`GatewayBuilder::arena_bytes`]).
     pub fn sq_bytes(mut self, bytes: u32) -> Self {
         self.sq_bytes = bytes;
         self
@@ -83,6 +91,22 @@ impl GatewayBuilder {
     /// submitting thread with no hand-off at all.
     pub fn sq_poll(mut self, idle: Option<Duration>) -> Self {
         self.sq_poll = idle;
+        self
+    }
+
+    /// Bytes of the buffer arena (rounded up to whole 4 KiB pages; 0: none),
+    /// through which requests whose buffers do not fit a frame — more than
+    /// 1 MiB in all by default — move their big buffers: the most one
+    /// request can read or write at once. Default [`DEFAULT_ARENA_BYTES`]
+    /// (256 MiB). It is address space, mapped when a request first needs
+    /// it: pages cost memory only while requests use them, and are given
+    /// back after each. A request needing more fails with
+    /// [`Error::BuffersTooLarge`]; one that finds the arena held by
+    /// requests in flight with [`Error::ArenaFull`]; if the arena cannot
+    /// be created (more than [`sysgate_ring::MAX_ARENA_BYTES`], or the
+    /// system refuses), with [`Error::Region`].
+    pub fn arena_bytes(mut self, bytes: usize) -> Self {
+        self.arena_bytes = bytes.div_ceil(4096).saturating_mul(4096);
         self
     }
 
@@ -149,6 +173,9 @@ impl GatewayBuilder {
                 }),
                 driver: Mutex::new(Driver::NotStarted),
                 pool,
+                arena: OnceLock::new(),
+                arena_bytes: self.arena_bytes,
+                max_frame: max_frame as usize,
             }),
         })
     }
@@ -181,6 +208,12 @@ struct Inner {
     submit: Mutex<SubmitSide>,
     driver: Mutex<Driver>,
     pool: WorkerPool,
+    /// The buffer arena and who holds its pages, once a request needed it.
+    arena: OnceLock<Arc<ArenaSpace>>,
+    /// Its size (0: none).
+    arena_bytes: usize,
+    /// The longest frame either ring carries.
+    max_frame: usize,
 }
 
 enum Driver {
@@ -226,6 +259,9 @@ struct State {
 struct Slot {
     generation: u32,
     state: SlotState,
+    /// The arena pages its request holds, until its completion is taken
+    /// (or, abandoned, reaped).
+    placement: Option<Placement>,
 }
 
 enum SlotState {
@@ -248,7 +284,9 @@ pub(crate) struct Group {
 
 #[derive(Default)]
 pub(crate) struct GroupInner {
-    pub(crate) done: std::collections::VecDeque<Completion<'static>>,
+    /// Completions, each with the arena pages its request held (its
+    /// outputs are copied out when it is taken).
+    pub(crate) done: std::collections::VecDeque<(Completion<'static>, Option<Placement>)>,
     /// Who to wake when the next completion arrives.
     interest: Interest,
 }
@@ -296,6 +334,7 @@ impl State {
                 self.slots.push(Slot {
                     generation: 0,
                     state: SlotState::Free,
+                    placement: None,
                 });
                 self.slots.len() - 1
             }
@@ -314,13 +353,23 @@ impl State {
     }
 
     fn release(&mut self, t: Ticket) {
+        let Some(slot) = self.slot(t) else {
+            return;
+        };
+        slot.placement = None;
+        if let SlotState::InFlight(mut interest) =
+            std::mem::replace(&mut slot.state, SlotState::Free)
+        {
+            interest.complete(&mut self.handoff);
+        }
+        self.free.push(t.index() as u32);
+    }
+
+    /// Gives `t`'s slot the arena pages its request holds: before the
+    /// request is sent, so that whoever reaps its completion finds them.
+    fn attach(&mut self, t: Ticket, placement: Placement) {
         if let Some(slot) = self.slot(t) {
-            if let SlotState::InFlight(mut interest) =
-                std::mem::replace(&mut slot.state, SlotState::Free)
-            {
-                interest.complete(&mut self.handoff);
-            }
-            self.free.push(t.index() as u32);
+            slot.placement = Some(placement);
         }
     }
 
@@ -360,13 +409,16 @@ impl State {
                 wake.extend(interest.complete(&mut self.handoff));
             }
             SlotState::Abandoned(abandon) => {
+                // Its pages are free again: the kernel is done with them.
+                slot.placement = None;
                 clean_up(abandon, &c);
                 self.free.push(t.index() as u32);
             }
             SlotState::Grouped(group) => {
+                let placement = slot.placement.take();
                 self.free.push(t.index() as u32);
                 let mut g = group.lock();
-                g.done.push_back(c);
+                g.done.push_back((c, placement));
                 wake.extend(g.interest.complete(&mut self.handoff));
             }
             other => {
@@ -377,6 +429,15 @@ impl State {
             }
         }
     }
+}
+
+/// A completion taken from a group, with its arena outputs copied in (off
+/// every lock); its pages are free again after.
+fn restored((mut c, placement): (Completion<'static>, Option<Placement>)) -> Completion<'static> {
+    if let Some(p) = placement {
+        p.restore(&mut c);
+    }
+    c
 }
 
 /// Disposes of what an abandoned request produced.
@@ -470,6 +531,7 @@ impl Gateway {
             max_unbounded: None,
             idle_timeout: None,
             sq_poll: None,
+            arena_bytes: DEFAULT_ARENA_BYTES,
         }
     }
 
@@ -518,6 +580,28 @@ impl Gateway {
         &self.inner.pool
     }
 
+    /// Bytes of the buffer arena held now by big requests in flight (and
+    /// by completed ones whose outputs have not been taken yet); 0 without
+    /// an arena. See [`GatewayBuilder::arena_bytes`].
+    pub fn arena_in_use(&self) -> u64 {
+        self.inner.arena.get().map_or(0, |a| a.in_use())
+    }
+
+    /// Moves `sub`'s big buffers into the arena if they do not fit a
+    /// frame (see [`crate::arena::place`]).
+    pub(crate) fn place(&self, sub: &mut Submission<'_>) -> Result<Option<Placement>, Error> {
+        place(&mut sub.op, self.inner.max_frame, || self.inner.arena())
+    }
+
+    /// Gives tickets the arena pages their requests hold (before they are
+    /// sent).
+    pub(crate) fn attach(&self, placements: Vec<(Ticket, Placement)>) {
+        let mut state = self.inner.core.lock();
+        for (t, p) in placements {
+            state.attach(t, p);
+        }
+    }
+
     pub(crate) fn alloc_tickets(&self, n: usize) -> Vec<Ticket> {
         let mut state = self.inner.core.lock();
         (0..n).map(|_| state.alloc()).collect()
@@ -555,6 +639,7 @@ impl Gateway {
         announce_sleep: bool,
     ) -> Poll<()> {
         let mut wake = Vec::new();
+        let mut placed = Vec::new();
         let mut state = self.inner.core.lock();
         // A ring error surfaces at the next submission.
         let _ = state.reap(&mut wake);
@@ -564,24 +649,30 @@ impl Gateway {
         // flight only (the one likely to complete last), so a batch is woken
         // about once, not once per completion; if others are still missing
         // then, the next poll registers on one of them.
-        for (&ticket, out) in tickets.iter().zip(done.iter_mut()).rev() {
-            if out.is_some() {
+        for (k, &ticket) in tickets.iter().enumerate().rev() {
+            if done[k].is_some() {
                 continue;
             }
-            match state.slot(ticket).map(|s| &mut s.state) {
-                Some(slot @ SlotState::Done(_)) => {
-                    let SlotState::Done(c) = std::mem::replace(slot, SlotState::Free) else {
+            let Some(slot) = state.slot(ticket) else {
+                // Not ours any more: cannot happen while its future lives.
+                missing = true;
+                continue;
+            };
+            match &mut slot.state {
+                SlotState::Done(_) => {
+                    let SlotState::Done(c) = std::mem::replace(&mut slot.state, SlotState::Free)
+                    else {
                         unreachable!("matched Done")
                     };
+                    placed.extend(slot.placement.take().map(|p| (k, p)));
                     state.free.push(ticket.index() as u32);
-                    *out = Some(c);
+                    done[k] = Some(c);
                 }
-                Some(SlotState::InFlight(interest)) if !missing => {
+                SlotState::InFlight(interest) if !missing => {
                     announce += interest.register(waker, announce_sleep);
                     missing = true;
                 }
-                Some(SlotState::InFlight(_)) => {}
-                // Not ours any more: cannot happen while its future lives.
+                SlotState::InFlight(_) => {}
                 _ => missing = true,
             }
         }
@@ -590,6 +681,13 @@ impl Gateway {
             .announce(announce, &self.inner.core.driver_wake);
         drop(state);
         wake.into_iter().for_each(Waker::wake);
+        // Arena outputs are copied out here, off the lock; the pages are
+        // free again after.
+        for (k, p) in placed {
+            if let Some(c) = &mut done[k] {
+                p.restore(c);
+            }
+        }
         if start_driver {
             self.inner.start_driver();
         }
@@ -636,7 +734,9 @@ impl Gateway {
             }
             SlotState::Done(c) => {
                 clean_up(abandon, &c);
-                state.slots[ticket.index()].state = SlotState::Free;
+                let slot = &mut state.slots[ticket.index()];
+                slot.state = SlotState::Free;
+                slot.placement = None;
                 state.free.push(ticket.index() as u32);
             }
             other => state.slots[ticket.index()].state = other,
@@ -677,7 +777,11 @@ impl Gateway {
     fn send_one<O: Operation>(&self, ticket: Ticket, op: &O, flags: Flags) -> Result<(), Error> {
         let sent = op.request().and_then(|req| {
             let mut sub = Submission::new(ticket.0, req).with_flags(flags.wire());
+            let placement = self.place(&mut sub)?;
             prepare(&mut sub, 0, 0)?;
+            if let Some(p) = placement {
+                self.inner.core.lock().attach(ticket, p);
+            }
             self.inner.send(std::slice::from_ref(&sub))
         });
         if sent.is_err() {
@@ -695,8 +799,9 @@ impl Gateway {
         waker: &Waker,
         announce: bool,
     ) -> Poll<Completion<'static>> {
-        if let Some(c) = group.lock().done.pop_front() {
-            return Poll::Ready(c);
+        let next = group.lock().done.pop_front();
+        if let Some(done) = next {
+            return Poll::Ready(restored(done));
         }
         let mut wake = Vec::new();
         let mut state = self.inner.core.lock();
@@ -704,7 +809,7 @@ impl Gateway {
         let mut g = group.lock();
         let mut start_driver = false;
         let result = match g.done.pop_front() {
-            Some(c) => Poll::Ready(c),
+            Some(done) => Poll::Ready(done),
             None => {
                 let first = g.interest.register(waker, announce);
                 start_driver = state.handoff.announce(first, &self.inner.core.driver_wake);
@@ -717,7 +822,7 @@ impl Gateway {
         if start_driver {
             self.inner.start_driver();
         }
-        result
+        result.map(restored)
     }
 
     /// Blocks until the group has a completion (see [`Gateway::block_until`]).
@@ -729,6 +834,30 @@ impl Gateway {
 impl Inner {
     fn lock_submit(&self) -> MutexGuard<'_, SubmitSide> {
         self.submit.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The buffer arena, created (and handed to the executor) when a
+    /// request first needs it; `None` if the gateway has none.
+    fn arena(&self) -> Result<Option<&Arc<ArenaSpace>>, Error> {
+        if self.arena_bytes == 0 {
+            return Ok(None);
+        }
+        if let Some(space) = self.arena.get() {
+            return Ok(Some(space));
+        }
+        // Under the submission lock: one creator, and the executor has the
+        // arena before any request naming it is pushed.
+        let side = self.lock_submit();
+        if self.arena.get().is_none() {
+            let arena = Arena::create(self.arena_bytes).map_err(Error::Region)?;
+            let Some(exec) = side.exec.as_ref() else {
+                unreachable!("the executor lives as long as the gateway")
+            };
+            // Cannot fail: this gateway's executor gets an arena only here.
+            let _ = exec.set_arena(arena.clone());
+            let _ = self.arena.set(ArenaSpace::new(arena));
+        }
+        Ok(self.arena.get())
     }
 
     /// Encodes `subs` (validated by [`prepare`]), pushes them onto the

@@ -32,6 +32,25 @@
 //! completion arrives. This is why the tests that drop futures mid-flight
 //! need no Miri: the property is structural, not timing-dependent.
 //!
+//! # Big buffers
+//!
+//! A frame carries at most 1 MiB of buffers. Buffers that do not fit go
+//! through the gateway's *buffer arena* instead, transparently: at
+//! submission the largest are copied into a shared-memory arena beside the
+//! rings (or, for outputs, named there), the kernel reads and writes them
+//! in place, and on completion the outputs are copied back — every layer
+//! (typed ops, [`raw`], [`Request`], batches) sees the same results as for
+//! a small request. The arena belongs to the gateway, not to the op: its
+//! pages stay reserved until the request's completion has arrived and been
+//! taken (or, for a dropped future, reaped), so a cancelled read still
+//! running on a worker never writes into pages another request was given.
+//! The most one request can move is the arena's size,
+//! [`DEFAULT_ARENA_BYTES`] (256 MiB) unless
+//! [`GatewayBuilder::arena_bytes`] says otherwise; past it a request fails
+//! at once with [`Error::BuffersTooLarge`], and while requests in flight
+//! hold the arena with [`Error::ArenaFull`]. Its pages cost memory only
+//! while in use and are given back after each request.
+//!
 //! The same holds for [`raw`]: pointers are passed as buffers, and an
 //! immediate word in a position the syscall's signature calls a pointer is
 //! refused. Only [`raw_ptr`] passes raw words that may point into the
@@ -52,6 +71,8 @@
 // public for the loom model in `tests/loom.rs`: the rest needs the
 // executor, which does not build under loom.
 
+#[cfg(not(loom))]
+mod arena;
 #[cfg(not(loom))]
 mod batch;
 #[cfg(not(loom))]
@@ -86,7 +107,7 @@ pub use batch::{Batch, BatchFuture, BatchResults};
 #[cfg(not(loom))]
 pub use error::{BufResult, Errno, Error, InvalidRequest};
 #[cfg(not(loom))]
-pub use gateway::{Gateway, GatewayBuilder, RequestId, Submitted};
+pub use gateway::{DEFAULT_ARENA_BYTES, Gateway, GatewayBuilder, RequestId, Submitted};
 #[cfg(not(loom))]
 pub use op::{
     Abandon, Fd, Flags, Handle, Operation, Outcome, RawArg, RawOutput, Request, Syscall, check,

@@ -483,9 +483,9 @@ fn borrow<'a>(op: &'a SyscallOp<'static>) -> SyscallOp<'a> {
             .iter()
             .map(|b| match b {
                 Buffer::In(d) => Buffer::In(Bytes::borrowed(d)),
-                Buffer::Out(n) => Buffer::Out(*n),
                 Buffer::InOut(d) => Buffer::InOut(Bytes::borrowed(d)),
-                Buffer::Linked(l) => Buffer::Linked(*l),
+                // No bytes to borrow.
+                other => other.clone(),
             })
             .collect(),
         relocs: op.relocs.clone(),

@@ -100,7 +100,8 @@ impl<O: Operation> OpSet<O> {
 impl<O: Operation> Drop for OpSet<O> {
     fn drop(&mut self) {
         let done: Vec<_> = self.group.lock().done.drain(..).collect();
-        for c in done {
+        // Their arena pages, if any, are released as they drop.
+        for (c, _) in done {
             if let Some((_, op)) = self.ops.remove(&c.user_data) {
                 crate::gateway::clean_up(op.on_abandon(), &c);
             }

@@ -7,6 +7,7 @@ mod common;
 mod walk;
 
 use std::process::Command;
+use sysgate_testkit::{Need, skip};
 
 use common::TempDir;
 
@@ -40,8 +41,7 @@ fn du_example_matches_du_on_a_generated_tree() {
     {
         Ok(out) if out.status.success() => out,
         other => {
-            eprintln!("skipped: no working `du` here ({other:?})");
-            return;
+            return skip(Need::Tool, &format!("no working `du` here ({other:?})"));
         }
     };
     let expected: u64 = String::from_utf8_lossy(&du.stdout)

@@ -7,6 +7,7 @@ use std::ffi::OsStr;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::time::{Duration, Instant};
+use sysgate_testkit::{Need, skip};
 
 use common::{TempDir, pipe, socketpair};
 use sysgate::{
@@ -82,8 +83,7 @@ fn openat2_resolves_beneath() {
     };
     match gw.call(ops::OpenAt2::new(&d, "x", how(0))) {
         Err(Error::Os(e)) if e.raw() == libc::ENOSYS => {
-            eprintln!("skipped: openat2 is not available on this kernel");
-            return;
+            return skip(Need::Kernel, "openat2 is not available on this kernel");
         }
         r => drop(r.unwrap()),
     }
@@ -280,7 +280,7 @@ fn names_links_and_attributes() {
         0,
     )) {
         Err(Error::Os(e)) if e.raw() == libc::EOPNOTSUPP => {
-            eprintln!("skipped xattrs: the temp file system has no user xattrs");
+            skip(Need::Kernel, "the temp file system has no user xattrs");
         }
         r => {
             r.unwrap();
@@ -666,11 +666,8 @@ fn shared_pool_between_gateways() {
         .sq_poll(Some(Duration::from_millis(1)))
         .build()
         .unwrap();
-    assert!(
-        polling
-            .call(raw(libc::SYS_getppid as u32, []))
-            .unwrap()
-            .value
-            > 0
-    );
+    let ppid = polling.call(raw(libc::SYS_getppid as u32, [])).unwrap();
+    // SAFETY: getppid has no preconditions.
+    assert_eq!(ppid.value, i64::from(unsafe { libc::getppid() }));
+    assert_eq!(polling.stats().inline, 1, "run by the polling thread");
 }

@@ -1,23 +1,54 @@
 //! Turning a validated [`SyscallOp`] into memory and argument words.
 //!
-//! All buffers of a call live in one arena of 16-byte chunks, each buffer
-//! starting on a 16-byte boundary (SPEC.md promises that alignment, so
-//! structs like `timespec` or `epoll_event` can be passed). A call whose
-//! arguments are all immediate gets no arena and allocates nothing.
+//! All buffers a call carries in its frame live in one block of 16-byte
+//! chunks, each buffer starting on a 16-byte boundary (SPEC.md promises
+//! that alignment, so structs like `timespec` or `epoll_event` can be
+//! passed). Arena buffers stay where they are: the call gets their address
+//! in the submitter's arena (whose offsets validation keeps 16-aligned). A
+//! call whose arguments are all immediate gets no memory and allocates
+//! nothing.
 
-use sysgate_proto::{Arg, Buffer, Bytes, SyscallOp};
+use sysgate_proto::{ArenaRange, Arg, Buffer, Bytes, SyscallOp};
+use sysgate_ring::Arena;
 
 /// One 16-byte, 16-aligned unit of buffer memory.
 #[derive(Clone, Copy)]
 #[repr(C, align(16))]
 struct Chunk([u8; 16]);
 
-/// Where one buffer lives in the arena.
+/// Where one buffer's memory is.
+#[derive(Clone, Copy, Debug)]
+enum Place {
+    /// In the call's own chunks, at this byte offset.
+    Local(usize),
+    /// In the submitter's arena: its offset there, and its address.
+    Arena { offset: u64, addr: u64 },
+}
+
+/// One buffer of the call.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
-    offset: usize,
+    place: Place,
     len: usize,
     output: bool,
+}
+
+/// The outputs of a request that ran, as later members of its link chain
+/// see them (`Buffer::Linked`): its completion's outputs, and which of
+/// them live in the arena.
+#[derive(Default)]
+pub(crate) struct Outputs {
+    /// The completion's outputs (an arena output is an empty placeholder).
+    pub(crate) bytes: Vec<Bytes<'static>>,
+    /// For each arena output: its index among the outputs, and the arena
+    /// bytes holding what the call wrote there.
+    pub(crate) arena: Vec<(usize, ArenaRange)>,
+}
+
+/// What a `Buffer::Linked` copies, or reads in place.
+enum LinkedBytes<'a> {
+    Bytes(&'a [u8]),
+    Arena(ArenaRange),
 }
 
 /// What a chain member may use of the members before it: their results
@@ -25,17 +56,20 @@ struct Slot {
 #[derive(Clone, Copy, Default)]
 pub(crate) struct ChainSoFar<'a> {
     pub(crate) results: &'a [i64],
-    pub(crate) outputs: &'a [Vec<Bytes<'static>>],
+    pub(crate) outputs: &'a [Outputs],
 }
 
 impl<'a> ChainSoFar<'a> {
-    /// The bytes of output `output` of member `member` (empty if it has
-    /// none).
-    fn output(&self, member: u16, output: u16) -> &'a [u8] {
-        self.outputs
-            .get(usize::from(member))
-            .and_then(|o| o.get(usize::from(output)))
-            .map_or(&[], |b| b)
+    /// Output `output` of member `member` (empty bytes if it has none).
+    fn output(&self, member: u16, output: u16) -> LinkedBytes<'a> {
+        let Some(o) = self.outputs.get(usize::from(member)) else {
+            return LinkedBytes::Bytes(&[]);
+        };
+        let output = usize::from(output);
+        match o.arena.iter().find(|(i, _)| *i == output) {
+            Some(&(_, range)) => LinkedBytes::Arena(range),
+            None => LinkedBytes::Bytes(o.bytes.get(output).map_or(&[], |b| b)),
+        }
     }
 }
 
@@ -44,8 +78,10 @@ impl<'a> ChainSoFar<'a> {
 pub(crate) struct PreparedCall {
     pub(crate) nr: u32,
     pub(crate) args: [u64; 6],
-    arena: Vec<Chunk>,
+    local: Vec<Chunk>,
     slots: Vec<Slot>,
+    /// The submitter's arena, held while the call may use it.
+    arena: Option<Arena>,
     /// For each argument, the buffer it points at, if any.
     arg_bufs: [Option<u16>; 6],
     /// Bytes a write- or send-like call has moved already, in attempts
@@ -56,22 +92,24 @@ pub(crate) struct PreparedCall {
 impl PreparedCall {
     /// Lays out `op`'s buffers, applies its relocations and resolves its
     /// arguments. `chain` holds the results and outputs of the earlier
-    /// requests of this request's link chain.
+    /// requests of this request's link chain; `arena` is the submitter's.
     ///
     /// `op` must have passed `Submission::validate` with the matching chain
-    /// position; indices are re-checked anyway and a bad one becomes 0
-    /// rather than a panic.
-    pub(crate) fn new(op: &SyscallOp<'_>, chain: ChainSoFar<'_>) -> Self {
+    /// position, and `validate_arena` against `arena`; indices and arena
+    /// ranges are re-checked anyway, and a bad one becomes a 0 word (or
+    /// relocation not written) rather than a panic or a stray access.
+    pub(crate) fn new(op: &SyscallOp<'_>, chain: ChainSoFar<'_>, arena: Option<&Arena>) -> Self {
         let mut call = PreparedCall {
             nr: op.nr,
             args: [0; 6],
-            arena: Vec::new(),
+            local: Vec::new(),
             slots: Vec::new(),
+            arena: None,
             arg_bufs: [None; 6],
             moved: 0,
         };
         if !op.bufs.is_empty() {
-            call.lay_out(&op.bufs, chain);
+            call.lay_out(&op.bufs, chain, arena);
             for r in &op.relocs {
                 call.relocate(r.buf, r.at, r.target, r.offset);
             }
@@ -80,9 +118,9 @@ impl PreparedCall {
             call.args[n] = match *arg {
                 Arg::Imm(v) => v,
                 Arg::Buf(i) => match call.slots.get(usize::from(i)) {
-                    Some(s) => {
+                    Some(&s) => {
                         call.arg_bufs[n] = Some(i);
-                        base_addr(&call.arena) + s.offset as u64
+                        call.addr(s)
                     }
                     None => 0,
                 },
@@ -92,37 +130,77 @@ impl PreparedCall {
         call
     }
 
-    fn lay_out(&mut self, bufs: &[Buffer<'_>], chain: ChainSoFar<'_>) {
-        // The bytes a buffer starts with, if any.
-        fn data<'b>(b: &'b Buffer<'_>, chain: ChainSoFar<'b>) -> Option<&'b [u8]> {
+    fn lay_out(&mut self, bufs: &[Buffer<'_>], chain: ChainSoFar<'_>, arena: Option<&Arena>) {
+        // The bytes a buffer starts with (if any), or the arena bytes it is.
+        enum Source<'b> {
+            Local(Option<&'b [u8]>, usize),
+            Arena(ArenaRange),
+        }
+        fn source<'b>(b: &'b Buffer<'_>, chain: ChainSoFar<'b>) -> Source<'b> {
             match b {
-                Buffer::In(d) | Buffer::InOut(d) => Some(&d.0),
-                Buffer::Linked(l) => Some(chain.output(l.member, l.output)),
-                Buffer::Out(_) => None,
+                Buffer::In(d) | Buffer::InOut(d) => Source::Local(Some(&d.0), d.len()),
+                Buffer::Out(n) => Source::Local(None, *n as usize),
+                Buffer::Linked(l) => match chain.output(l.member, l.output) {
+                    LinkedBytes::Bytes(d) => Source::Local(Some(d), d.len()),
+                    LinkedBytes::Arena(r) => Source::Arena(r),
+                },
+                Buffer::ArenaIn(r) | Buffer::ArenaOut(r) | Buffer::ArenaInOut(r) => {
+                    Source::Arena(*r)
+                }
             }
         }
         let mut offset = 0;
         self.slots.reserve_exact(bufs.len());
         for b in bufs {
-            let len = data(b, chain).map_or(b.len(), <[u8]>::len);
-            self.slots.push(Slot {
-                offset,
-                len,
-                output: b.is_output(),
-            });
-            offset += len.div_ceil(16) * 16;
+            let output = b.is_output();
+            let slot = match source(b, chain) {
+                Source::Local(_, len) => {
+                    let place = Place::Local(offset);
+                    offset += len.div_ceil(16) * 16;
+                    Slot { place, len, output }
+                }
+                Source::Arena(r) => {
+                    let len = u64::from(r.len);
+                    // Validated; a range outside the arena gets address 0.
+                    let addr = arena.and_then(|a| a.address(r.offset, len)).unwrap_or(0);
+                    if self.arena.is_none() {
+                        self.arena = arena.cloned();
+                    }
+                    let place = Place::Arena {
+                        offset: r.offset,
+                        addr,
+                    };
+                    Slot {
+                        place,
+                        len: r.len as usize,
+                        output,
+                    }
+                }
+            };
+            self.slots.push(slot);
         }
-        self.arena = vec![Chunk([0; 16]); offset / 16];
-        let bytes = arena_bytes_mut(&mut self.arena);
+        if offset == 0 {
+            return;
+        }
+        self.local = vec![Chunk([0; 16]); offset / 16];
+        let bytes = chunk_bytes_mut(&mut self.local);
         for (b, s) in bufs.iter().zip(&self.slots) {
-            if let Some(d) = data(b, chain) {
-                bytes[s.offset..s.offset + s.len].copy_from_slice(d);
+            if let (Source::Local(Some(d), _), Place::Local(at)) = (source(b, chain), s.place) {
+                bytes[at..at + s.len].copy_from_slice(d);
             }
         }
     }
 
+    /// The address of a slot's memory.
+    fn addr(&self, slot: Slot) -> u64 {
+        match slot.place {
+            Place::Local(at) => self.local.as_ptr() as u64 + at as u64,
+            Place::Arena { addr, .. } => addr,
+        }
+    }
+
     fn relocate(&mut self, buf: u16, at: u32, target: u16, offset: u32) {
-        let (Some(dst), Some(src)) = (
+        let (Some(&dst), Some(&src)) = (
             self.slots.get(usize::from(buf)),
             self.slots.get(usize::from(target)),
         ) else {
@@ -132,12 +210,22 @@ impl PreparedCall {
         if at + 8 > dst.len || offset as usize > src.len {
             return;
         }
-        let addr = base_addr(&self.arena) + (src.offset + offset as usize) as u64;
-        let pos = dst.offset + at;
-        arena_bytes_mut(&mut self.arena)[pos..pos + 8].copy_from_slice(&addr.to_ne_bytes());
+        let word = (self.addr(src) + u64::from(offset)).to_ne_bytes();
+        match dst.place {
+            Place::Local(start) => {
+                let pos = start + at;
+                chunk_bytes_mut(&mut self.local)[pos..pos + 8].copy_from_slice(&word);
+            }
+            Place::Arena { offset: start, .. } => {
+                // Inside the validated range; the arena checks it again.
+                if let Some(arena) = &self.arena {
+                    let _ = arena.write(start + at as u64, &word);
+                }
+            }
+        }
     }
 
-    /// Whether no argument points into memory this call owns.
+    /// Whether the call has no buffers at all.
     pub(crate) fn is_immediate(&self) -> bool {
         self.slots.is_empty()
     }
@@ -146,11 +234,15 @@ impl PreparedCall {
     /// failure).
     pub(crate) fn run(&mut self) -> i64 {
         // SAFETY: every argument that names one of this call's buffers points
-        // into `self.arena`, which is alive and exclusively borrowed for the
-        // duration of the call and as large as validation allowed. Immediate
-        // words are the submitter's: submitting a call is the same contract
-        // as calling syscall(2) with those words, which the submitter accepted
-        // when it handed us the call (see the crate docs).
+        // into `self.local`, which is alive and exclusively borrowed for the
+        // duration of the call and as large as validation allowed, or into
+        // the submitter's arena: a range checked against the mapping that
+        // `self.arena` keeps alive, shared memory no reference of this
+        // process points into (the kernel's writes there touch nothing Rust
+        // relies on). Immediate words are the submitter's: submitting a call
+        // is the same contract as calling syscall(2) with those words, which
+        // the submitter accepted when it handed us the call (see the crate
+        // docs).
         unsafe { sysgate_sys::raw_syscall(self.nr, self.args) }
     }
 
@@ -178,14 +270,18 @@ impl PreparedCall {
         }
     }
 
-    /// The bytes of buffer `i`.
+    /// The bytes of buffer `i`, if it is one of the call's own (not in
+    /// the arena, which only the kernel reads on the executor's side).
     pub(crate) fn buffer_bytes(&self, i: usize) -> Option<&[u8]> {
         let s = self.slots.get(i)?;
-        Some(&arena_bytes(&self.arena)[s.offset..s.offset + s.len])
+        let Place::Local(at) = s.place else {
+            return None;
+        };
+        Some(&chunk_bytes(&self.local)[at..at + s.len])
     }
 
     /// The bytes of the buffer argument `arg` points at, if it points at one
-    /// of this call's buffers.
+    /// of this call's own buffers.
     pub(crate) fn arg_buffer(&self, arg: usize) -> Option<&[u8]> {
         self.buffer_bytes(usize::from((*self.arg_bufs.get(arg)?)?))
     }
@@ -195,40 +291,72 @@ impl PreparedCall {
         self.arg_bufs.get(arg).copied().flatten().map(usize::from)
     }
 
-    /// The contents of the output and in/out buffers, in order.
+    /// The useful length of output buffer `i`: `result` bytes (at most its
+    /// length) for `filled`, the buffer whose useful length is the call's
+    /// result (`read`'s), its whole length for the others.
+    fn output_len(i: usize, s: &Slot, result: i64, filled: Option<usize>) -> usize {
+        match filled {
+            Some(f) if f == i => usize::try_from(result).unwrap_or(0).min(s.len),
+            _ => s.len,
+        }
+    }
+
+    /// The contents of the output and in/out buffers, in order; an arena
+    /// buffer's is an empty placeholder (its bytes stay in the arena).
     /// `filled` is the buffer (by index) whose useful length is the call's
     /// result, for calls like `read` that return how much they wrote.
     pub(crate) fn outputs(&self, result: i64, filled: Option<usize>) -> Vec<Bytes<'static>> {
-        let bytes = arena_bytes(&self.arena);
+        let bytes = chunk_bytes(&self.local);
         self.slots
             .iter()
             .enumerate()
             .filter(|(_, s)| s.output)
-            .map(|(i, s)| {
-                let len = match filled {
-                    Some(f) if f == i => usize::try_from(result).unwrap_or(0).min(s.len),
-                    _ => s.len,
-                };
-                Bytes::from(bytes[s.offset..s.offset + len].to_vec())
+            .map(|(i, s)| match s.place {
+                Place::Local(at) => {
+                    let len = Self::output_len(i, s, result, filled);
+                    Bytes::from(bytes[at..at + len].to_vec())
+                }
+                Place::Arena { .. } => Bytes::default(),
+            })
+            .collect()
+    }
+
+    /// The arena outputs (see [`Outputs::arena`]) given the call's result;
+    /// empty, without allocating, for a call without arena buffers.
+    pub(crate) fn arena_outputs(
+        &self,
+        result: i64,
+        filled: Option<usize>,
+    ) -> Vec<(usize, ArenaRange)> {
+        if self.arena.is_none() {
+            return Vec::new();
+        }
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.output)
+            .enumerate()
+            .filter_map(|(k, (i, s))| match s.place {
+                Place::Arena { offset, .. } => {
+                    let len = Self::output_len(i, s, result, filled) as u32; // ≤ its u32 length
+                    Some((k, ArenaRange { offset, len }))
+                }
+                Place::Local(_) => None,
             })
             .collect()
     }
 }
 
-fn base_addr(arena: &[Chunk]) -> u64 {
-    arena.as_ptr() as u64
-}
-
-fn arena_bytes(arena: &[Chunk]) -> &[u8] {
+fn chunk_bytes(chunks: &[Chunk]) -> &[u8] {
     // SAFETY: `Chunk` is `repr(C)` over `[u8; 16]` with no padding, so a
     // slice of n chunks is exactly 16·n initialised bytes at the same address.
-    unsafe { std::slice::from_raw_parts(arena.as_ptr().cast::<u8>(), arena.len() * 16) }
+    unsafe { std::slice::from_raw_parts(chunks.as_ptr().cast::<u8>(), chunks.len() * 16) }
 }
 
-fn arena_bytes_mut(arena: &mut [Chunk]) -> &mut [u8] {
-    // SAFETY: as in `arena_bytes`; the exclusive borrow of the chunks carries
+fn chunk_bytes_mut(chunks: &mut [Chunk]) -> &mut [u8] {
+    // SAFETY: as in `chunk_bytes`; the exclusive borrow of the chunks carries
     // over to the bytes.
-    unsafe { std::slice::from_raw_parts_mut(arena.as_mut_ptr().cast::<u8>(), arena.len() * 16) }
+    unsafe { std::slice::from_raw_parts_mut(chunks.as_mut_ptr().cast::<u8>(), chunks.len() * 16) }
 }
 
 #[cfg(test)]
@@ -237,9 +365,9 @@ mod tests {
     use sysgate_proto::Reloc;
 
     #[test]
-    fn immediate_calls_have_no_arena() {
+    fn immediate_calls_have_no_memory() {
         let op = SyscallOp::immediate(8, &[3, 0, 2]);
-        let call = PreparedCall::new(&op, ChainSoFar::default());
+        let call = PreparedCall::new(&op, ChainSoFar::default(), None);
         assert!(call.is_immediate());
         assert_eq!(call.args, [3, 0, 2, 0, 0, 0]);
     }
@@ -271,7 +399,7 @@ mod tests {
                 },
             ],
         };
-        let call = PreparedCall::new(&op, ChainSoFar::default());
+        let call = PreparedCall::new(&op, ChainSoFar::default(), None);
         let iov = call.buffer_bytes(0).unwrap();
         let b1 = call.buffer_bytes(1).unwrap().as_ptr() as u64;
         let b2 = call.buffer_bytes(2).unwrap().as_ptr() as u64;
@@ -307,7 +435,7 @@ mod tests {
             results: &results,
             outputs: &[],
         };
-        let call = PreparedCall::new(&op, chain);
+        let call = PreparedCall::new(&op, chain, None);
         assert_eq!(call.args[..2], [-2i64 as u64, 5]);
     }
 }

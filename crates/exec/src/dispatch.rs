@@ -9,7 +9,7 @@
 //! call go elsewhere.
 
 use sysgate_proto::SubmissionFlags;
-use sysgate_sys::{ArgKind, ExecClass, FillUnit};
+use sysgate_sys::{ArgKind, ExecClass};
 
 use crate::call::PreparedCall;
 use crate::fdinfo::{FdKind, fd_kind, is_listening, is_nonblocking, read_reached_eof};
@@ -121,13 +121,7 @@ pub(crate) fn fd_arg(call: &PreparedCall) -> Option<i32> {
 /// returns (`read`'s buffer, `getdents64`'s records), so the completion
 /// carries only those.
 pub(crate) fn filled_by_result(nr: u32) -> Option<usize> {
-    let sig = sysgate_sys::signature(nr)?;
-    let fill = sig.result_fills()?;
-    let direct = matches!(
-        sig.args[fill.arg].kind,
-        ArgKind::OutBuf { .. } | ArgKind::OutRecords { .. }
-    );
-    (fill.unit == FillUnit::Bytes && direct).then_some(fill.arg)
+    sysgate_sys::signature(nr)?.filled_buffer()
 }
 
 fn is_write(n: u32) -> bool {
@@ -242,13 +236,6 @@ fn is_again(r: i64) -> bool {
     r == -i64::from(libc::EAGAIN)
 }
 
-/// Whether a nowait-capable call can be attempted without blocking on a
-/// blocking fd (`RWF_NOWAIT` or `MSG_DONTWAIT`); the others are only
-/// waited on.
-pub(crate) fn has_nowait_form(call: &PreparedCall) -> bool {
-    rw_form(call).is_some() || msg_flags_arg(call.nr).is_some()
-}
-
 /// A nowait-capable call: one attempt that cannot block.
 fn try_nowait(call: &mut PreparedCall) -> Step {
     let fd = call.args[0] as i32;
@@ -354,7 +341,9 @@ fn try_rw_nowait(call: &mut PreparedCall, fd: i32, form: RwForm) -> Step {
         return Step::Done(r);
     }
     // This file does not take RWF_NOWAIT (a tty, some character devices,
-    // some filesystems): look at it instead.
+    // some filesystems). One that polls is waited on once without a thread;
+    // when ready, a worker makes the plain call (`PuntedCall::retry`), since
+    // trying the refused form again would only be refused again.
     match fd_kind(fd) {
         Some(FdKind::Pollable) if is_nonblocking(fd) => Step::Done(call.run()),
         Some(FdKind::Pollable) => Step::WouldBlock {

@@ -10,11 +10,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sysgate_proto::{
-    Bytes, CancelTarget, Completion, CompletionFlags, DecodeError, Op, Submission, SubmissionFlags,
-    codes, decode, peek_user_data,
+    CancelTarget, Completion, CompletionFlags, DecodeError, Op, Submission, SubmissionFlags, codes,
+    decode, peek_user_data,
 };
 
-use crate::call::{ChainSoFar, PreparedCall};
+use crate::call::{ChainSoFar, Outputs, PreparedCall};
 use crate::dispatch::{Context, Step, inline_step};
 use crate::pool::{Account, Job, PoolConfig, PoolHandle, WorkerPool};
 use crate::reactor::Reactor;
@@ -29,7 +29,7 @@ use crate::{EnterError, ExecStats};
 use control::*;
 use flow::*;
 use jobs::*;
-use sysgate_ring::RingWaker;
+use sysgate_ring::{Arena, RingWaker};
 
 /// Builds an [`Executor`].
 #[derive(Clone)]
@@ -37,6 +37,7 @@ pub struct ExecutorBuilder {
     pool: Option<WorkerPool>,
     pool_config: Option<PoolConfig>,
     sq_poll_idle: Option<Duration>,
+    arena: Option<Arena>,
 }
 
 impl ExecutorBuilder {
@@ -58,6 +59,15 @@ impl ExecutorBuilder {
     /// submitting thread.
     pub fn sq_poll(mut self, idle: Duration) -> Self {
         self.sq_poll_idle = Some(idle);
+        self
+    }
+
+    /// The submitter's buffer arena (the same memfd it maps, or a mapping
+    /// of it): arena buffers of its requests are checked against it and
+    /// passed to the kernel by address. Without one, every arena buffer is
+    /// a protocol error.
+    pub fn arena(mut self, arena: Arena) -> Self {
+        self.arena = Some(arena);
         self
     }
 
@@ -114,6 +124,8 @@ pub(crate) struct Shared {
     external_waiter: AtomicBool,
     /// The executor's `Drop` has posted its last completion.
     dropped: AtomicBool,
+    /// The submitter's buffer arena, once it shares one.
+    arena: OnceLock<Arena>,
     #[cfg(test)]
     panic_on_nr: AtomicU32,
 }
@@ -158,6 +170,13 @@ impl Shared {
             }
         }
     }
+    /// Whether `sub` passes validation at `chain_position` and its arena
+    /// buffers lie inside this executor's arena.
+    fn valid(&self, sub: &Submission<'_>, chain_position: Option<u16>) -> bool {
+        let arena_len = self.arena.get().map_or(0, |a| a.len() as u64);
+        sub.validate(chain_position).is_ok() && sub.validate_arena(arena_len).is_ok()
+    }
+
     fn post_result(&self, user_data: u64, result: i64, flags: CompletionFlags) {
         self.post(&Completion::new(user_data, result, flags));
     }
@@ -195,6 +214,7 @@ impl Executor {
             pool: None,
             pool_config: None,
             sq_poll_idle: None,
+            arena: None,
         }
     }
 
@@ -222,6 +242,7 @@ impl Executor {
             reactor_thread_needed: AtomicBool::new(false),
             external_waiter: AtomicBool::new(false),
             dropped: AtomicBool::new(false),
+            arena: builder.arena.map(OnceLock::from).unwrap_or_default(),
             #[cfg(test)]
             panic_on_nr: AtomicU32::new(u32::MAX),
         });
@@ -404,6 +425,14 @@ impl Executor {
         Ok(taken)
     }
 
+    /// Gives the executor the submitter's buffer arena, if it has none yet
+    /// (as [`ExecutorBuilder::arena`] does at the start): arena buffers of
+    /// requests taken from now on are checked against it. Returns it back
+    /// if the executor has one already.
+    pub fn set_arena(&self, arena: Arena) -> Result<(), Arena> {
+        self.shared.arena.set(arena)
+    }
+
     /// A handle another thread can use to wait for completions while this
     /// executor keeps taking submissions (see [`CompletionWaiter`]).
     ///
@@ -581,6 +610,10 @@ pub enum Waited {
     Closed,
 }
 
+/// How long a dropping executor waits for a consumer that takes none of
+/// its backlogged completions before counting them lost.
+const BACKLOG_PATIENCE: Duration = Duration::from_secs(1);
+
 impl Drop for Executor {
     fn drop(&mut self) {
         if let Some(p) = self.poller.take() {
@@ -669,6 +702,9 @@ impl Drop for Executor {
                 TimerEvent::Reinterrupt => {}
             }
         }
+        // Completions that overflowed into the backlog still reach a
+        // consumer that keeps reaping (another thread or process).
+        self.shared.cq.drain_backlog(BACKLOG_PATIENCE);
         // Nothing more will be posted: a `CompletionWaiter` may stop.
         self.shared.dropped.store(true, Ordering::Release);
         self.shared.cq.notify_waiters();

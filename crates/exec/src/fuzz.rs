@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use sysgate_proto::{
-    Arg, Buffer, CancelTarget, Completion, Op, Submission, SubmissionFlags, SyscallOp, decode,
-    encode_to_vec,
+    ArenaRange, Arg, Buffer, CancelTarget, Completion, Op, Submission, SubmissionFlags, SyscallOp,
+    decode, encode_to_vec,
 };
-use sysgate_ring::{Region, RegionSizes};
+use sysgate_ring::{Arena, Region, RegionSizes};
 
 use crate::{Executor, PoolConfig};
 
@@ -22,7 +22,29 @@ impl Bytes<'_> {
         self.0 = rest;
         b
     }
+
+    fn word(&mut self) -> u64 {
+        u64::from_le_bytes(std::array::from_fn(|_| self.byte()))
+    }
+
+    /// An arena range: inside the arena, or one a hostile peer would write
+    /// (past the end, overflowing, misaligned, huge, arbitrary).
+    fn arena_range(&mut self) -> ArenaRange {
+        let range = |offset, len| ArenaRange { offset, len };
+        let end = FUZZ_ARENA as u64;
+        match self.byte() % 6 {
+            0 => range(u64::from(self.byte() % 16) * 4096, 4096),
+            1 => range(end - 4096, 8192),
+            2 => range(u64::MAX - 15, 32),
+            3 => range(8, 16),
+            4 => range(0, u32::MAX),
+            _ => range(self.word(), self.word() as u32),
+        }
+    }
 }
+
+/// The fuzz executor's arena: 64 KiB.
+const FUZZ_ARENA: usize = 64 << 10;
 
 fn nr(n: libc::c_long) -> u32 {
     n as u32
@@ -47,10 +69,12 @@ fn call(
 
 /// Arbitrary bytes → a run of up to 64 submissions drawn from a small
 /// allowlist (getppid, reads and writes on a pipe and a socketpair, preads
-/// of a temp file, short sleeps, `openat → close` chains in a temp dir),
+/// of a temp file, short sleeps, `openat → close` chains in a temp dir,
+/// preads into and writes from the arena with valid and hostile ranges),
 /// with random flags, links, cancels, timeouts and `enter` calls, then the
-/// executor is dropped. Every submission must complete exactly once, and
-/// nothing may panic or hang.
+/// executor is dropped. Every submission must complete exactly once, one
+/// naming bytes outside the arena never runs, and nothing may panic or
+/// hang.
 pub fn fuzz_executor(data: &[u8]) {
     let mut input = Bytes(data);
     let dir = std::env::temp_dir().join(format!("sysgate-fuzz-exec-{}", std::process::id()));
@@ -85,7 +109,10 @@ pub fn fuzz_executor(data: &[u8]) {
         idle_timeout: Duration::from_millis(50),
         ..PoolConfig::for_entries(64)
     };
-    let mut exec = Executor::builder().pool_config(config).build(
+    let Ok(arena) = Arena::create(FUZZ_ARENA) else {
+        return;
+    };
+    let mut exec = Executor::builder().pool_config(config).arena(arena).build(
         region.sq_consumer().expect("fresh region"),
         region.cq_producer().expect("fresh region"),
     );
@@ -94,6 +121,8 @@ pub fn fuzz_executor(data: &[u8]) {
 
     // user_data → (completions seen, result of the last one).
     let mut seen: HashMap<u64, (u32, i64)> = HashMap::new();
+    // user_data of requests naming arena bytes outside the arena.
+    let mut outside = Vec::new();
     let mut frame = Vec::new();
     let mut reap = |cq: &mut sysgate_ring::Consumer, seen: &mut HashMap<u64, (u32, i64)>| {
         while let Ok(Some(_)) = cq.pop(&mut frame) {
@@ -120,7 +149,7 @@ pub fn fuzz_executor(data: &[u8]) {
     for step in 0..steps {
         let ud = u64::from(step) * 3;
         let flags = SubmissionFlags::from_bits_retain(input.byte() & SubmissionFlags::ALL.bits());
-        let sub = match input.byte() % 10 {
+        let sub = match input.byte() % 12 {
             0 => call(ud, libc::SYS_getppid, vec![], vec![]),
             1 => call(
                 ud,
@@ -194,6 +223,38 @@ pub fn fuzz_executor(data: &[u8]) {
                     count: u32::from(input.byte() % 4),
                 },
             ),
+            n @ (10 | 11) => {
+                let range = input.arena_range();
+                let in_arena = range.offset.is_multiple_of(16)
+                    && range
+                        .offset
+                        .checked_add(u64::from(range.len))
+                        .is_some_and(|end| end <= FUZZ_ARENA as u64);
+                if !in_arena {
+                    outside.push(ud);
+                }
+                let count = u64::from(range.len.min(64));
+                if n == 10 {
+                    call(
+                        ud,
+                        libc::SYS_pread64,
+                        vec![
+                            Arg::Imm(file_fd as u64),
+                            Arg::Buf(0),
+                            Arg::Imm(count),
+                            Arg::Imm(0),
+                        ],
+                        vec![Buffer::ArenaOut(range)],
+                    )
+                } else {
+                    call(
+                        ud,
+                        libc::SYS_write,
+                        vec![Arg::Imm(pipe[1] as u64), Arg::Buf(0), Arg::Imm(count)],
+                        vec![Buffer::ArenaIn(range)],
+                    )
+                }
+            }
             _ => {
                 // openat (user_data +1) LINK → close(its fd): the close's
                 // `LinkResult(0)` must name the openat, so the openat has to
@@ -245,6 +306,16 @@ pub fn fuzz_executor(data: &[u8]) {
         seen.values().all(|&(n, _)| n == 1),
         "a submission completed other than once: {seen:?}"
     );
+    for ud in outside {
+        // Refused (-EINVAL), or cancelled before it was looked at (a broken
+        // chain, a DRAIN abandoned on drop, a cancel): never run.
+        let result = seen.get(&ud).map(|&(_, r)| r);
+        let never_ran = [sysgate_proto::codes::INVALID, -i64::from(libc::ECANCELED)];
+        assert!(
+            result.is_none_or(|r| never_ran.contains(&r)),
+            "a request outside the arena ended with {result:?}"
+        );
+    }
     // An openat whose close did not run leaves its fd to us.
     let leaked = seen
         .iter()

@@ -33,8 +33,16 @@
 //! words: an immediate argument used as a pointer must point at memory that
 //! is valid for the call. The executor protects itself from malformed
 //! frames (nothing in a frame can make it read or write outside the memory
-//! it allocated for the call's buffers), but it runs the calls it is asked
-//! to run with the process's authority.
+//! it allocated for the call's buffers, or outside the submitter's buffer
+//! arena: every arena buffer is checked against the arena given to
+//! [`ExecutorBuilder::arena`] and refused with a protocol error otherwise),
+//! but it runs the calls it is asked to run with the process's authority.
+//!
+//! Arena buffers are passed to the kernel by address, never copied; their
+//! outputs are not copied into the completion (its output is an empty
+//! placeholder and the result says how much was written). The submitter
+//! must not reuse an arena range before the request's completion: the
+//! executor posts it only once the call is done with the memory.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 

@@ -359,7 +359,15 @@ fn worker_main(shared: &Shared, account: Account) {
     let tid = unsafe { libc::gettid() };
     let q = &shared.accounts[account.index()];
     loop {
-        let msg = match q.rx.recv_timeout(shared.idle_timeout) {
+        // The one worker an account keeps sleeps until there is work: an
+        // idle pool wakes no thread. Others leave after the idle timeout.
+        let last = lock(&q.counts).workers == 1;
+        let received = if last {
+            q.rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        } else {
+            q.rx.recv_timeout(shared.idle_timeout)
+        };
+        let msg = match received {
             Ok(msg) => msg,
             Err(RecvTimeoutError::Timeout) => {
                 let mut c = lock(&q.counts);

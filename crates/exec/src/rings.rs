@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use sysgate_proto::{
     Completion, CompletionFlags, EncodeError, codes, encode_into, encode_to_vec, peek_user_data,
 };
-use sysgate_ring::{CompletionPoster, Consumer, RingError, RingWaker};
+use sysgate_ring::{CompletionPoster, Consumer, RingError, RingWaker, WaitStatus};
 
 /// The consuming end of the submission ring.
 pub(crate) struct SqReader {
@@ -249,6 +249,29 @@ impl CompletionQueue {
     /// Moves backlog entries into the ring as space allows.
     pub(crate) fn flush(&self) {
         let _ = self.lock().poster.flush();
+    }
+
+    /// At shutdown, nothing else posts: moves the whole backlog into the
+    /// ring as the consumer makes room. Waits as long as the consumer keeps
+    /// taking completions; one that takes none for `patience` (gone, or it
+    /// is the thread dropping the executor) gets the rest counted as lost.
+    pub(crate) fn drain_backlog(&self, patience: Duration) {
+        let mut w = self.lock();
+        loop {
+            let left = match w.poster.flush() {
+                Ok(0) => return,
+                Ok(left) => left,
+                // A corrupt ring: nothing more can reach the consumer.
+                Err(_) => w.poster.backlog_len(),
+            };
+            match w.poster.wait_for_space(Some(patience)) {
+                Ok(WaitStatus::Ready | WaitStatus::Spurious) => {}
+                Ok(WaitStatus::TimedOut) | Err(_) => {
+                    w.lost += left as u64;
+                    return;
+                }
+            }
+        }
     }
 
     /// Completions posted so far (see [`CqWriter::posted`]).

@@ -3,6 +3,7 @@
 mod common;
 
 use std::time::{Duration, Instant};
+use sysgate_testkit::{Need, skip};
 
 use common::{BUF0, Harness};
 use sysgate_exec::{Executor, PoolConfig};
@@ -36,7 +37,10 @@ fn one_worker() -> Harness {
 
 fn skip_without_interrupts(h: &Harness) -> bool {
     if h.exec.pool().interrupt_signal().is_none() {
-        eprintln!("skipped: the interrupt signal is taken by the host program");
+        skip(
+            Need::InterruptSignal,
+            "the interrupt signal is taken by the host program",
+        );
         return true;
     }
     false
@@ -51,15 +55,13 @@ fn cancelling_a_running_read_interrupts_it_and_frees_the_worker() {
     let (r, w) = common::pipe();
     h.submit(read_async(1, r));
     h.enter(1, 0);
-    std::thread::sleep(Duration::from_millis(20));
-    let started = Instant::now();
+    // Running, not queued: the one worker has taken it.
+    common::wait_for_pool(&h, |p| p.unbounded.busy == 1 && p.unbounded.queued == 0);
     h.submit(cancel(2, CancelTarget::UserData(1)));
     h.enter(1, 0);
     let done = by_user_data(h.wait_n(2));
-    let took = started.elapsed();
     assert_eq!(done[0].result, -i64::from(libc::ECANCELED), "{:?}", done[0]);
     assert_eq!(done[1].result, 0, "the cancel itself");
-    assert!(took < Duration::from_millis(100), "cancel took {took:?}");
     // The one worker is free again.
     let c = h.run(common::call(3, nr(libc::SYS_getppid), &[]).with_flags(SubmissionFlags::ASYNC));
     assert!(c.result > 0);
@@ -130,7 +132,6 @@ fn timeouts_expire_or_count_completions() {
     ));
     h.submit(common::call(3, nr(libc::SYS_getppid), &[]));
     h.submit(common::call(4, nr(libc::SYS_getppid), &[]));
-    let started = Instant::now();
     h.enter(3, 0);
     let done = by_user_data(h.wait_n(3));
     assert_eq!(
@@ -138,7 +139,6 @@ fn timeouts_expire_or_count_completions() {
         (2, 0),
         "counted out, not timed out"
     );
-    assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 #[test]
@@ -158,7 +158,6 @@ fn a_link_timeout_cancels_a_read_that_takes_too_long() {
     assert_eq!(done[0].result, -i64::from(libc::ECANCELED), "{:?}", done[0]);
     assert_eq!(done[1].result, -i64::from(libc::ETIME));
     assert!(started.elapsed() >= Duration::from_millis(10));
-    assert!(started.elapsed() < Duration::from_secs(2));
 
     // A request that finishes first cancels its link timeout.
     common::write_all(w, b"x");
@@ -202,6 +201,9 @@ fn a_link_timeout_without_a_linked_request_is_invalid_and_drop_answers_armed_tim
 
 #[test]
 fn cancelling_a_parked_read_disarms_it() {
+    if let Some(why) = sysgate_testkit::io_uring_refused() {
+        return skip(Need::IoUring, &why);
+    }
     let mut h = Harness::new();
     let (r, w) = common::pipe();
     h.submit(common::with_out_buf(
@@ -211,10 +213,7 @@ fn cancelling_a_parked_read_disarms_it() {
         &[r as u64, BUF0, 8],
     ));
     h.enter(1, 0);
-    if h.exec.stats().parked != 1 {
-        eprintln!("skipped: io_uring is unavailable here, waits fall back to the pool");
-        return;
-    }
+    assert_eq!(h.exec.stats().parked, 1, "the read is not parked");
     h.submit(cancel(2, CancelTarget::UserData(1)));
     h.enter(1, 0);
     let done = by_user_data(h.wait_n(2));
@@ -231,6 +230,9 @@ fn cancelling_a_parked_read_disarms_it() {
 
 #[test]
 fn the_polling_thread_processes_readiness_and_sleeps_on_both() {
+    if let Some(why) = sysgate_testkit::io_uring_refused() {
+        return skip(Need::IoUring, &why);
+    }
     let mut h = Harness::polling();
     let (r, w) = common::pipe();
     h.submit(common::with_out_buf(
@@ -239,16 +241,17 @@ fn the_polling_thread_processes_readiness_and_sleeps_on_both() {
         8,
         &[r as u64, BUF0, 8],
     ));
-    // Let the poller take it, park it, and fall asleep.
+    // Let the poller take it, park it, and fall asleep (it may have been
+    // asleep before the submission woke it: wait for both).
     let need_wakeup = sysgate_ring::layout::flags::SQ_NEED_WAKEUP;
     let deadline = Instant::now() + Duration::from_secs(5);
-    while h.region.flags() & need_wakeup == 0 {
-        assert!(Instant::now() < deadline, "the poller never slept");
+    while h.region.flags() & need_wakeup == 0 || h.exec.stats().parked != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the poller never parked the read and slept: {:?}",
+            h.exec.stats()
+        );
         std::thread::sleep(Duration::from_millis(5));
-    }
-    if h.exec.stats().parked != 1 {
-        eprintln!("skipped: io_uring is unavailable here, waits fall back to the pool");
-        return;
     }
     // Readiness wakes it: the read completes, polled.
     common::write_all(w, b"ready");
@@ -271,6 +274,80 @@ fn the_polling_thread_processes_readiness_and_sleeps_on_both() {
     h.submit(cancel(4, CancelTarget::UserData(2)));
     let done = by_user_data(h.wait_n(2));
     assert_eq!(done[0].result, -i64::from(libc::ECANCELED));
+    common::close(r);
+    common::close(w);
+}
+
+extern "C" fn host_handler(_: libc::c_int) {}
+
+#[test]
+fn a_running_call_cannot_be_cancelled_when_the_host_owns_the_signal() {
+    // The host program handles the signal the pool would use: sysgate
+    // leaves its handler alone, and a running call cannot be interrupted.
+    let sig = libc::SIGRTMIN() + 7;
+    // SAFETY: installs an empty, async-signal-safe handler for a real-time
+    // signal no other test in this binary uses.
+    let host = unsafe {
+        let mut act: libc::sigaction = std::mem::zeroed();
+        act.sa_sigaction = host_handler as *const () as libc::sighandler_t;
+        libc::sigemptyset(&mut act.sa_mask);
+        assert_eq!(libc::sigaction(sig, &act, std::ptr::null_mut()), 0);
+        act.sa_sigaction
+    };
+    let config = PoolConfig {
+        max_unbounded: 1,
+        interrupt_signal: Some(sig),
+        ..PoolConfig::for_entries(64)
+    };
+    let mut h = Harness::with(Executor::builder().pool_config(config));
+    assert_eq!(h.exec.pool().interrupt_signal(), None);
+    let (r, w) = common::pipe();
+    h.submit(read_async(1, r));
+    h.enter(1, 0);
+    common::wait_for_pool(&h, |p| p.unbounded.busy == 1 && p.unbounded.queued == 0);
+    h.submit(cancel(2, CancelTarget::UserData(1)));
+    h.enter(1, 0);
+    let c = h.wait_one();
+    assert_eq!(
+        (c.user_data, c.result),
+        (2, -i64::from(libc::EALREADY)),
+        "{c:?}"
+    );
+    // The read goes on and completes with what is written.
+    common::write_all(w, b"data");
+    let c = h.wait_one();
+    assert_eq!((c.user_data, c.result), (1, 4), "{c:?}");
+    assert_eq!(&c.outputs[0][..], b"data");
+    // The host's handler is still the host's.
+    let mut now = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: a null new action only reads the current one.
+    let read = unsafe { libc::sigaction(sig, std::ptr::null(), now.as_mut_ptr()) };
+    assert_eq!(read, 0);
+    // SAFETY: filled by the successful call above.
+    assert_eq!(unsafe { now.assume_init() }.sa_sigaction, host);
+    common::close(r);
+    common::close(w);
+}
+
+#[test]
+fn enter_gives_up_waiting_after_its_timeout_and_says_what_it_took() {
+    let mut h = Harness::new();
+    let (r, w) = common::pipe();
+    h.submit(read_async(1, r));
+    let started = Instant::now();
+    let e = h
+        .exec
+        .enter(1, 1, Some(Duration::from_millis(20)))
+        .unwrap_err();
+    assert!(started.elapsed() >= Duration::from_millis(20));
+    assert!(
+        matches!(e, sysgate_exec::EnterError::TimedOut { taken: 1 }),
+        "{e:?}"
+    );
+    // The request it took is still in flight and completes later.
+    common::write_all(w, b"late");
+    let c = h.wait_one();
+    assert_eq!((c.user_data, c.result), (1, 4));
     common::close(r);
     common::close(w);
 }

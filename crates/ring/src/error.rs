@@ -405,7 +405,8 @@ impl fmt::Display for RegionCall {
     }
 }
 
-/// Why a region could not be created or mapped, or a handle not taken.
+/// Why a region or an arena could not be created or mapped, a handle not
+/// taken, or an arena range not used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RegionError {
@@ -475,6 +476,24 @@ pub enum RegionError {
     HandleTaken(Endpoint),
     /// The shared index the handle starts from is corrupt.
     Corrupt(RingError),
+    /// An arena size is not a non-zero multiple of the page size (4,096) up
+    /// to `max` (see [`Arena::create`](crate::Arena::create)).
+    BadArenaSize {
+        /// The size asked for (or the length of the file to map).
+        bytes: u64,
+        /// The largest arena.
+        max: u64,
+    },
+    /// A range of `len` bytes at `offset` does not lie inside the arena of
+    /// `size` bytes (`offset + len` may also overflow).
+    OutOfBounds {
+        /// Where the range starts.
+        offset: u64,
+        /// Its length.
+        len: u64,
+        /// The arena's size.
+        size: u64,
+    },
 }
 
 impl fmt::Display for RegionError {
@@ -524,6 +543,14 @@ impl fmt::Display for RegionError {
                 write!(f, "the {endpoint} was already taken from this region")
             }
             RegionError::Corrupt(error) => write!(f, "corrupt ring: {error}"),
+            RegionError::BadArenaSize { bytes, max } => write!(
+                f,
+                "an arena of {bytes} bytes: it must be a non-zero multiple of 4096 up to {max}"
+            ),
+            RegionError::OutOfBounds { offset, len, size } => write!(
+                f,
+                "{len} bytes at offset {offset} do not lie inside the {size}-byte arena"
+            ),
         }
     }
 }

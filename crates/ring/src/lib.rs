@@ -18,6 +18,10 @@
 //!   the ring before use and frames are copied out before anyone parses them;
 //!   a corrupt peer yields a [`RingError`], never UB, a panic or a hang.
 //!
+//! An [`Arena`] beside the rings (a sealed memfd of its own, shared the same
+//! way) holds the bytes of big buffers, which frames name by offset and
+//! length.
+//!
 //! The byte layout is in [`layout`]; `README.md` has the loom command.
 //!
 //! # Example
@@ -49,6 +53,8 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(not(loom))]
+mod arena;
 mod error;
 #[cfg(not(loom))]
 mod fuzz;
@@ -60,6 +66,8 @@ mod shim;
 #[cfg(all(test, not(loom)))]
 mod tests;
 
+#[cfg(not(loom))]
+pub use arena::{Arena, MAX_ARENA_BYTES};
 pub use error::{
     Endpoint, Errno, FutexOp, HeaderField, IndexKind, PushError, RegionCall, RegionError,
     RingError, RingId, SizeField, WaitStatus,

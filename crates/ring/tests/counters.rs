@@ -2,7 +2,7 @@
 //! interrupts a sleeping consumer.
 #![cfg(not(loom))]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sysgate_ring::{Region, RegionSizes, WaitStatus};
 
@@ -49,18 +49,14 @@ fn a_waker_interrupts_a_sleeping_consumer() {
     let r = region();
     let mut c = r.sq_consumer().unwrap();
     let waker = c.waker();
-    let sleeper = std::thread::spawn(move || {
-        let started = Instant::now();
-        let status = c.wait(Some(Duration::from_secs(20))).unwrap();
-        (status, started.elapsed())
-    });
+    // Woken, it says Spurious; had the wake-up been lost it would sleep
+    // out its 20 s and say TimedOut.
+    let sleeper = std::thread::spawn(move || c.wait(Some(Duration::from_secs(20))).unwrap());
     std::thread::sleep(Duration::from_millis(100));
     // Wake until the sleeper has gone (it may not have slept yet).
     while !sleeper.is_finished() {
         waker.wake().unwrap();
         std::thread::sleep(Duration::from_millis(10));
     }
-    let (status, slept) = sleeper.join().unwrap();
-    assert_eq!(status, WaitStatus::Spurious);
-    assert!(slept < Duration::from_secs(10));
+    assert_eq!(sleeper.join().unwrap(), WaitStatus::Spurious);
 }

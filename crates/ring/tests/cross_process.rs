@@ -30,6 +30,8 @@ const TO_PEER: u64 = 0xa11ce;
 const FROM_PEER: u64 = 0xb0b;
 /// No progress for this long means the other side is gone.
 const STALL: Duration = Duration::from_secs(60);
+/// Rounds of 64 hostile writes the scribbling peer makes.
+const HOSTILE_ROUNDS: u32 = 20_000;
 
 // ---------------------------------------------------------------- plumbing
 
@@ -66,7 +68,20 @@ fn spawn_peer(role: &str, env: &[(&str, String)]) -> Peer {
     }
 }
 
+/// Counts a call of the hostile test: `Ok`, or a typed error.
+fn tally(ok: &mut u64, errors: &mut u64, r: Result<(), String>) {
+    match r {
+        Ok(()) => *ok += 1,
+        Err(_) => *errors += 1,
+    }
+}
+
 impl Peer {
+    /// Whether the peer has exited.
+    fn is_finished(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_some()
+    }
+
     /// Waits for the peer to exit successfully (kills it after `limit`).
     fn finish(mut self, limit: Duration) -> String {
         let deadline = Instant::now() + limit;
@@ -296,9 +311,10 @@ fn peer_hostile() {
     assert_eq!(unsafe { libc::ftruncate(fd.as_raw_fd(), 0) }, -1);
     assert_eq!(nix::errno::Errno::last(), nix::errno::Errno::EPERM);
     let mut rng = 0x1234_5678_9abc_def0u64;
-    let start = Instant::now();
     let mut writes = 0u64;
-    while start.elapsed() < Duration::from_millis(1500) {
+    // A fixed number of writes, not a time: the parent keeps using the
+    // region for as long as this process runs, however slow either is.
+    for _ in 0..HOSTILE_ROUNDS {
         for _ in 0..64 {
             rng = common::mix(rng);
             // Mostly the live header words and ring starts, sometimes anywhere.
@@ -411,7 +427,7 @@ fn a_hostile_process_scribbling_on_the_region_gets_errors_not_crashes() {
     let mut poster = CompletionPoster::new(region.cq_producer().unwrap());
     let mut crx = region.cq_consumer().unwrap();
     let fd = inheritable(&region);
-    let peer = spawn_peer(
+    let mut peer = spawn_peer(
         "hostile",
         &[
             (FD, fd.as_raw_fd().to_string()),
@@ -421,45 +437,66 @@ fn a_hostile_process_scribbling_on_the_region_gets_errors_not_crashes() {
     drop(fd);
     let (mut ok, mut errors, mut frames) = (0u64, 0u64, 0u64);
     let mut out = Vec::new();
-    let mut count = |r: Result<(), String>| match r {
-        Ok(()) => ok += 1,
-        Err(_) => errors += 1,
-    };
-    let start = Instant::now();
     let mut i = 0u64;
-    while start.elapsed() < Duration::from_secs(2) {
+    // Until the peer has finished scribbling, and has been seen doing it.
+    while !peer.is_finished() || errors == 0 {
+        assert!(i < 100_000_000, "the hostile writes never showed");
         i += 1;
         let len = (common::mix(i) % 1100) as usize;
         let f = vec![i as u8; len];
-        count(tx.push(f.as_slice()).map_err(|e| e.to_string()));
+        tally(
+            &mut ok,
+            &mut errors,
+            tx.push(f.as_slice()).map_err(|e| e.to_string()),
+        );
         match rx.pop(&mut out) {
             Ok(Some(n)) => {
                 assert_eq!(n, out.len());
                 assert!(n <= 1024);
                 frames += 1;
-                count(Ok(()));
+                tally(&mut ok, &mut errors, Ok(()));
             }
-            Ok(None) => count(Ok(())),
-            Err(e) => count(Err(e.to_string())),
+            Ok(None) => tally(&mut ok, &mut errors, Ok(())),
+            Err(e) => tally(&mut ok, &mut errors, Err(e.to_string())),
         }
         if poster.backlog_len() < 1000 {
-            count(poster.post(f).map(drop).map_err(|e| e.to_string()));
+            tally(
+                &mut ok,
+                &mut errors,
+                poster.post(f).map(drop).map_err(|e| e.to_string()),
+            );
         }
-        count(poster.flush().map(drop).map_err(|e| e.to_string()));
-        count(crx.pop(&mut out).map(drop).map_err(|e| e.to_string()));
+        tally(
+            &mut ok,
+            &mut errors,
+            poster.flush().map(drop).map_err(|e| e.to_string()),
+        );
+        tally(
+            &mut ok,
+            &mut errors,
+            crx.pop(&mut out).map(drop).map_err(|e| e.to_string()),
+        );
         if i.is_multiple_of(64) {
-            count(
+            tally(
+                &mut ok,
+                &mut errors,
                 rx.wait(Some(Duration::from_micros(100)))
                     .map(drop)
                     .map_err(|e| e.to_string()),
             );
-            count(
+            tally(
+                &mut ok,
+                &mut errors,
                 tx.wait_for_space(8, Some(Duration::from_micros(100)))
                     .map(drop)
                     .map_err(|e| e.to_string()),
             );
             let fd = region.fd().try_clone_to_owned().unwrap();
-            count(Region::map(fd).map(drop).map_err(|e| e.to_string()));
+            tally(
+                &mut ok,
+                &mut errors,
+                Region::map(fd).map(drop).map_err(|e| e.to_string()),
+            );
         }
     }
     let log = peer.finish(Duration::from_secs(60));

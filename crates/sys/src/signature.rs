@@ -493,6 +493,20 @@ impl Signature {
         let arg = self.args.iter().position(|a| is_target(&a.kind))?;
         Some(Fill { arg, unit })
     }
+
+    /// The argument that points straight at the buffer a successful result
+    /// counts the bytes of (`read`'s buffer, `getdents64`'s records): the
+    /// output the executor trims to the result. `None` when the result
+    /// fills nothing, counts elements, or is spread over nested buffers
+    /// (iovecs, a msghdr).
+    pub fn filled_buffer(&self) -> Option<usize> {
+        let fill = self.result_fills()?;
+        let direct = matches!(
+            self.args[fill.arg].kind,
+            ArgKind::OutBuf { .. } | ArgKind::OutRecords { .. }
+        );
+        (fill.unit == FillUnit::Bytes && direct).then_some(fill.arg)
+    }
 }
 
 impl fmt::Display for Signature {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crate::harness::{Series, Variant};
 use crate::report::{Measured, Row, SysgateOutcome, Target, Unit};
 
+pub mod big_read;
 pub mod blocking;
 pub mod cached_read;
 pub mod codec;

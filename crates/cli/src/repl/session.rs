@@ -1057,6 +1057,27 @@ mod tests {
     }
 
     #[test]
+    fn cancel_interrupts_a_call_running_on_a_worker() {
+        let mut s = session();
+        let c = run(&mut s, &["nanosleep({tv_sec=3600, tv_nsec=0}, NULL) &"]);
+        assert!(c.diags.is_empty(), "{:?}", c.diags);
+        // Running, not queued: cancelling it must interrupt the worker.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !(s.gw.stats().pool.unbounded.busy == 1 && s.gw.stats().pool.unbounded.queued == 0) {
+            assert!(std::time::Instant::now() < deadline, "{:?}", s.gw.stats());
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let c = run(&mut s, &[":cancel", ":wait"]);
+        assert_eq!(c.lines.len(), 1, "{:?}", c.lines);
+        assert!(
+            c.lines[0].ends_with("= -1 ECANCELED (Operation canceled)"),
+            "{:?}",
+            c.lines
+        );
+        assert_eq!(s.gw.stats().pool.unbounded.busy, 0, "the worker is free");
+    }
+
+    #[test]
     fn background_requests_wait_and_cancel() {
         let mut s = session();
         let c = run(

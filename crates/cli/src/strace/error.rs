@@ -313,8 +313,9 @@ pub enum LowerErrorKind {
         /// The length argument.
         arg: &'static str,
     },
-    /// Buffers larger than the gateway carries
-    /// ([`MAX_DATA_LEN`](sysgate_proto::MAX_DATA_LEN) bytes in all).
+    /// Buffers larger than the gateway carries for one call
+    /// ([`MAX_CALL_BYTES`](super::MAX_CALL_BYTES) in all, its buffer
+    /// arena).
     TooLarge {
         /// The size asked for.
         bytes: u64,
@@ -420,8 +421,8 @@ impl fmt::Display for LowerErrorKind {
             ),
             Self::TooLarge { bytes } => write!(
                 f,
-                "{bytes} bytes of buffers; a call carries at most {}",
-                sysgate_proto::MAX_DATA_LEN
+                "{bytes} bytes of buffers; a call carries at most {} (the buffer arena)",
+                super::MAX_CALL_BYTES
             ),
             Self::TooManyBuffers => f.write_str("too many buffers for one call"),
             Self::LengthExceedsData { len, have } => {

@@ -30,7 +30,7 @@
 //! string, struct or array needs a signature. Forbidden syscalls (`exit`,
 //! `execve`, `fork`, …) are refused here with the table's reason.
 
-use sysgate_proto::{Arg, Buffer, MAX_BUFFERS, MAX_DATA_LEN, MAX_RELOCS, Reloc, SyscallOp};
+use sysgate_proto::{Arg, Buffer, MAX_BUFFERS, MAX_RELOCS, Reloc, SyscallOp};
 use sysgate_sys::flags::MSG_FLAGS;
 use sysgate_sys::{ArgKind, ExecClass, Signature, StructKind};
 
@@ -155,6 +155,12 @@ pub struct BufferPlan {
     pub initial: Vec<u8>,
 }
 
+/// The most buffer bytes one call may have: what the gateway's buffer
+/// arena moves for one request (buffers beyond a frame's 1 MiB go through
+/// it). Checked here too, so that a length in a trace line never makes the
+/// shell allocate more than a call could submit.
+pub const MAX_CALL_BYTES: u64 = sysgate::DEFAULT_ARENA_BYTES as u64;
+
 /// Buffers and relocations under construction.
 #[derive(Default)]
 struct Builder {
@@ -166,7 +172,7 @@ struct Builder {
 impl Builder {
     fn push(&mut self, buf: Buffer<'static>, col: usize) -> Result<u16, LowerError> {
         self.total += buf.len() as u64;
-        if self.total > MAX_DATA_LEN as u64 {
+        if self.total > MAX_CALL_BYTES {
             return Err(LowerError::new(
                 col,
                 LowerErrorKind::TooLarge { bytes: self.total },
@@ -196,7 +202,7 @@ impl Builder {
 
 /// Capacity of an output buffer, bounded by what one call may carry.
 fn capacity(n: u64, col: usize) -> Result<u32, LowerError> {
-    if n > MAX_DATA_LEN as u64 {
+    if n > MAX_CALL_BYTES {
         return Err(LowerError::new(col, LowerErrorKind::TooLarge { bytes: n }));
     }
     Ok(n as u32)
@@ -469,7 +475,11 @@ fn fit(
                 LowerErrorKind::LengthExceedsData { len, have },
             ));
         }
-        bytes.resize(capacity(len, col)? as usize, 0);
+        // Zeroed by the allocator (fresh pages for big lengths), not
+        // filled byte by byte.
+        let mut padded = vec![0; capacity(len, col)? as usize];
+        padded[..have].copy_from_slice(bytes);
+        *bytes = padded;
     }
     Ok(())
 }

@@ -61,8 +61,8 @@ pub use format::{
     FormatOptions, format_call, format_completion, format_expr, format_result, quote,
 };
 pub use lower::{
-    ArgPlan, BufferPlan, CallPlan, IovecPlan, LowerContext, Lowered, Memory, MsghdrPlan,
-    is_supported, lower,
+    ArgPlan, BufferPlan, CallPlan, IovecPlan, LowerContext, Lowered, MAX_CALL_BYTES, Memory,
+    MsghdrPlan, is_supported, lower,
 };
 pub use parse::{MAX_DEPTH, MAX_OPERATORS, parse_call, parse_line, parse_trace_line};
 pub use trace::{

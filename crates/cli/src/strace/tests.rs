@@ -947,11 +947,21 @@ fn lowering_buffers() {
     );
     // Shorter lengths are the kernel's business.
     lowered(r#"write(1, "abcdef", 2)"#);
-    let e = lower_err(r#"read(3, "", 2000000)"#);
+    // Beyond the frame's 1 MiB a call's buffers go through the gateway's
+    // arena (it moves them before validation)…
+    let big = lower(
+        &repl_call(r#"read(3, "", 67108864)"#),
+        &LowerContext::standalone(),
+    );
+    assert_eq!(big.unwrap().op.bufs, vec![Buffer::Out(64 << 20)]);
+    // …up to its size.
+    let e = lower_err(r#"read(3, "", 268435457)"#);
     assert!(matches!(
         e.kind,
-        LowerErrorKind::TooLarge { bytes: 2_000_000 }
+        LowerErrorKind::TooLarge { bytes: 268_435_457 }
     ));
+    let e = lower_err(r#"write(1, "ab"..., 1000000000000)"#);
+    assert!(matches!(e.kind, LowerErrorKind::TooLarge { .. }));
     let e = lower_err(r#"openat(AT_FDCWD, "/very/long/pa"..., O_RDONLY)"#);
     assert_eq!((e.col, e.kind), (18, LowerErrorKind::Truncated));
     let e = lower_err("read(3, \"\", \"many\")");

@@ -55,3 +55,37 @@ pub fn pipe() -> (OwnedFd, OwnedFd) {
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
+
+/// A pseudo-terminal in raw mode (no line editing, no `\n` → `\r\n`):
+/// (controller, terminal).
+pub fn pty() -> (OwnedFd, OwnedFd) {
+    let (mut controller, mut terminal) = (-1, -1);
+    // SAFETY: openpty writes two descriptors; the name, termios and winsize
+    // pointers may be null.
+    let rc = unsafe {
+        libc::openpty(
+            &mut controller,
+            &mut terminal,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both were just created and are owned by nobody else.
+    let fds = unsafe {
+        (
+            OwnedFd::from_raw_fd(controller),
+            OwnedFd::from_raw_fd(terminal),
+        )
+    };
+    let mut tio = std::mem::MaybeUninit::<libc::termios>::uninit();
+    // SAFETY: tcgetattr fills the termios; cfmakeraw edits it in place;
+    // tcsetattr reads it. The descriptor is the terminal just opened.
+    unsafe {
+        assert_eq!(libc::tcgetattr(terminal, tio.as_mut_ptr()), 0);
+        libc::cfmakeraw(tio.as_mut_ptr());
+        assert_eq!(libc::tcsetattr(terminal, libc::TCSANOW, tio.as_ptr()), 0);
+    }
+    fds
+}

@@ -192,7 +192,7 @@ pub(super) fn dispatch_frame(
         }
         return;
     }
-    if sub.validate(None).is_err() {
+    if !shared.valid(&sub, None) {
         pass.protocol_errors += 1;
         pass.post(
             sub.user_data,
@@ -220,7 +220,7 @@ pub(super) struct ChainBuilder {
 pub(super) struct Chain {
     pub(super) subs: VecDeque<Submission<'static>>,
     results: Vec<i64>,
-    outputs: Vec<Vec<Bytes<'static>>>,
+    outputs: Vec<Outputs>,
 }
 
 impl Chain {
@@ -233,7 +233,7 @@ impl Chain {
     }
 
     /// Records the next member's result and outputs.
-    pub(super) fn record(&mut self, result: i64, outputs: Vec<Bytes<'static>>) {
+    pub(super) fn record(&mut self, result: i64, outputs: Outputs) {
         self.results.push(result);
         self.outputs.push(outputs);
     }
@@ -308,14 +308,14 @@ pub(super) fn run_chain(
             }
             _ => None,
         };
-        let (result, ok, outputs) = if sub.validate(Some(position)).is_err() {
+        let (result, ok, outputs) = if !shared.valid(&sub, Some(position)) {
             pass.protocol_errors += 1;
             pass.post(
                 sub.user_data,
                 codes::INVALID,
                 CompletionFlags::PROTOCOL_ERROR,
             );
-            (codes::INVALID, false, Vec::new())
+            (codes::INVALID, false, Outputs::default())
         } else {
             match start(shared, ctx, pass, &sub, chain.so_far()) {
                 Started::Here {
@@ -323,7 +323,7 @@ pub(super) fn run_chain(
                     ok,
                     outputs,
                 } => (result, ok, outputs),
-                Started::Armed => (0, true, Vec::new()),
+                Started::Armed => (0, true, Outputs::default()),
                 Started::Pooled(mut job) => {
                     job.rest = Some((sub.flags, chain));
                     return job.submit(shared, pool, link_timeout, ctx);
@@ -336,7 +336,7 @@ pub(super) fn run_chain(
             // timeout is cancelled.
             let canceled = -i64::from(libc::ECANCELED);
             pass.post(lt_user_data, canceled, CompletionFlags::empty());
-            chain.record(canceled, Vec::new());
+            chain.record(canceled, Outputs::default());
         }
 
         if !link_continues(sub.flags, ok) {
@@ -359,7 +359,7 @@ pub(super) enum Started {
         /// Succeeded in full: a linked successor may run.
         ok: bool,
         /// Its outputs (for a linked successor's `Buffer::Linked`).
-        outputs: Vec<Bytes<'static>>,
+        outputs: Outputs,
     },
     /// It must run on the pool; the caller submits the job.
     Pooled(Box<PuntedCall>),
@@ -383,7 +383,7 @@ pub(super) fn start(
             return Started::Here {
                 result: 0,
                 ok: true,
-                outputs: Vec::new(),
+                outputs: Outputs::default(),
             };
         }
         Op::Cancel { target } => {
@@ -392,7 +392,7 @@ pub(super) fn start(
             return Started::Here {
                 result,
                 ok: result >= 0,
-                outputs: Vec::new(),
+                outputs: Outputs::default(),
             };
         }
         Op::Timeout { nanos, count } => {
@@ -423,11 +423,11 @@ pub(super) fn start(
             return Started::Here {
                 result: codes::INVALID,
                 ok: false,
-                outputs: Vec::new(),
+                outputs: Outputs::default(),
             };
         }
     };
-    let mut call = PreparedCall::new(op, chain);
+    let mut call = PreparedCall::new(op, chain, shared.arena.get());
     let filled = filled_buffer(&call);
     let result = match inline_step(&mut call, sub.flags, ctx) {
         Step::Done(result) => result,
@@ -437,7 +437,7 @@ pub(super) fn start(
             return Started::Here {
                 result: code,
                 ok: false,
-                outputs: Vec::new(),
+                outputs: Outputs::default(),
             };
         }
         _ if sub.flags.contains(SubmissionFlags::NOWAIT) => -i64::from(libc::EAGAIN),
@@ -464,7 +464,10 @@ pub(super) fn start(
     Started::Here {
         result,
         ok,
-        outputs: c.outputs,
+        outputs: Outputs {
+            bytes: c.outputs,
+            arena: call.arena_outputs(result, filled),
+        },
     }
 }
 

@@ -195,20 +195,16 @@ impl PuntedCall {
                 self.finish(result, true);
             }
             Step::Refused(code) => self.finish(code, false),
-            // Ready, but the call (accept, connect, …) has no form that
-            // cannot block, so it was not tried: a worker runs it. Parking
-            // it again would spin, since the fd stays ready.
-            Step::WouldBlock { .. } if !crate::dispatch::has_nowait_form(&self.call) => {
+            // Readiness said ready, yet the call would wait again. Either it
+            // has no form that cannot block (accept, connect) and so was not
+            // tried; or its file refuses NOWAIT (a tty answers RWF_NOWAIT with
+            // EOPNOTSUPP yet polls ready); or another reader took the data.
+            // Parking again would spin in the first two cases, since the fd
+            // stays ready: a worker runs it, as the blocking call would wait.
+            // So no request waits for readiness more than once.
+            Step::WouldBlock { .. } => {
                 (self.account, self.key) = (Account::Unbounded, None);
                 self.queue(&shared, true);
-            }
-            // A spurious wake-up: wait again.
-            Step::WouldBlock { fd, events } => {
-                self.wait = Some((fd, events));
-                // Retried by the reaping thread, which submits on its next
-                // io_uring_enter — unless that is a blocked reactor thread.
-                let defer = !shared.reactor_thread_needed.load(Ordering::Relaxed);
-                self.queue(&shared, defer);
             }
             Step::Punt(account, key) => {
                 (self.account, self.key) = (account, key);
@@ -251,13 +247,16 @@ impl PuntedCall {
                 -i64::from(libc::ETIME)
             }
         });
-        let mut outputs = Vec::new();
+        let mut outputs = Outputs::default();
         if already {
             // A canceller answered this request already.
         } else if with_outputs {
             let c = completion(self.user_data, result, self.ran, &self.call, self.filled);
             self.shared.post(&c);
-            outputs = c.outputs;
+            outputs = Outputs {
+                bytes: c.outputs,
+                arena: self.call.arena_outputs(result, self.filled),
+            };
         } else {
             self.shared.post_result(self.user_data, result, self.ran);
         }
@@ -268,7 +267,7 @@ impl PuntedCall {
             let ok = with_outputs && result >= 0 && !is_short(&self.call, result);
             chain.record(result, outputs);
             if let Some(lt) = lt_result {
-                chain.record(lt, Vec::new());
+                chain.record(lt, Outputs::default());
             }
             let mut pass = Pass::default();
             match &self.pool {

@@ -4,7 +4,7 @@
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sysgate_exec::{Executor, ExecutorBuilder};
 use sysgate_proto::{
@@ -264,16 +264,47 @@ pub fn write_all(fd: i32, bytes: &[u8]) {
     assert_eq!(n, bytes.len() as isize);
 }
 
-/// User + system CPU time of the whole process.
-pub fn process_cpu() -> Duration {
-    let mut ru = std::mem::MaybeUninit::<libc::rusage>::uninit();
-    // SAFETY: getrusage fills the rusage we own.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, ru.as_mut_ptr()) };
-    assert_eq!(rc, 0);
-    // SAFETY: initialised by the successful call above.
-    let ru = unsafe { ru.assume_init() };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(ru.ru_utime) + tv(ru.ru_stime)
+/// Waits (up to a minute: a hang, not a slow machine) until the pool's
+/// counters satisfy `reached`, so a test asserts on the state it means.
+pub fn wait_for_pool(h: &Harness, reached: impl Fn(&sysgate_exec::PoolStats) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let stats = h.exec.stats();
+        if reached(&stats.pool) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the pool never got there: {stats:?}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// How many times each other thread of this process has been switched
+/// out (voluntarily or not), by thread id: a thread whose count does not
+/// move did not run.
+pub fn other_threads_switches() -> std::collections::BTreeMap<u32, u64> {
+    // SAFETY: gettid only returns the calling thread's id.
+    let me = unsafe { libc::gettid() } as u32;
+    let mut counts = std::collections::BTreeMap::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let task = task.unwrap();
+        let tid: u32 = task.file_name().to_str().unwrap().parse().unwrap();
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+            continue; // it exited
+        };
+        if tid == me {
+            continue;
+        }
+        let switches = status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches:"))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .sum();
+        counts.insert(tid, switches);
+    }
+    counts
 }
 
 /// xorshift64: deterministic test randomness without a dependency.
