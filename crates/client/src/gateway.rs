@@ -1005,9 +1005,19 @@ impl Drop for Inner {
     fn drop(&mut self) {
         // Dropping the executor completes everything still in flight
         // (queued and parked requests -ECANCELED, running ones interrupted)
-        // before it returns; then the driver sees the executor closed.
+        // before it returns; then the driver sees the executor closed. It
+        // also hands over the completions that overflowed its ring, as
+        // they are taken: so another thread drops it while this one takes
+        // them, and every abandoned request is cleaned up (its descriptor
+        // closed) instead of lost.
         let exec = self.lock_submit().exec.take();
-        drop(exec);
+        std::thread::scope(|s| {
+            let dropping = s.spawn(move || drop(exec));
+            while !dropping.is_finished() {
+                self.core.reap_and_wake();
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
         self.core.reap_and_wake();
         self.core.lock().handoff.stop(&self.core.driver_wake);
         let driver = std::mem::replace(
