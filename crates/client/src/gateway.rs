@@ -9,7 +9,9 @@ use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use sysgate_exec::{CompletionWaiter, ExecStats, Executor, PoolConfig, Waited, WorkerPool};
+use sysgate_exec::{
+    CompletionWaiter, ExecStats, Executor, PoolConfig, WaitInterrupter, Waited, WorkerPool,
+};
 use sysgate_proto::{
     Arg, Buffer, CancelTarget, Completion, CompletionFlags, EncodeError, Op, Submission, decode,
     encode_into,
@@ -18,6 +20,7 @@ use sysgate_ring::{Arena, Consumer, Producer, PushError, Region, RegionSizes};
 
 use crate::arena::{ArenaSpace, Placement, place};
 use crate::error::{Error, InvalidRequest};
+use crate::handoff::{self, CompletionSide, Handoff, Interest};
 use crate::op::{Abandon, Flags, Operation};
 
 /// `user_data` of requests whose completion nobody reads (the cancels sent
@@ -147,14 +150,13 @@ impl GatewayBuilder {
         );
         let waiter = exec.waiter();
         let core = Arc::new(Core {
+            interrupter: waiter.interrupter(),
             state: Mutex::new(State {
                 cq: region.cq_consumer().map_err(Error::Region)?,
                 frame: Vec::new(),
                 slots: Vec::new(),
                 free: Vec::new(),
-                waiting: 0,
-                token: Some(waiter),
-                stop: false,
+                handoff: Handoff::new(waiter),
                 unmatched: 0,
             }),
             driver_wake: Condvar::new(),
@@ -241,6 +243,9 @@ struct Core {
     state: Mutex<State>,
     /// The driver sleeps here while no future waits for it.
     driver_wake: Condvar,
+    /// Ends the wait of a thread blocked in the executor whose completion
+    /// another thread reaped (see [`crate::handoff`]).
+    interrupter: WaitInterrupter,
 }
 
 struct State {
@@ -248,13 +253,9 @@ struct State {
     frame: Vec<u8>,
     slots: Vec<Slot>,
     free: Vec<u32>,
-    /// Requests whose future has gone to sleep: the driver delivers them.
-    waiting: usize,
-    /// The right to wait in the executor (its [`CompletionWaiter`]), held
-    /// by whoever waits there now: the driver, or a thread blocked in
-    /// `wait`/`call`, which then needs no hand-off from the driver.
-    token: Option<CompletionWaiter>,
-    stop: bool,
+    /// Who waits in the executor (the token) and who sleeps announced (see
+    /// [`crate::handoff`]).
+    handoff: Handoff<CompletionWaiter>,
     /// Completions that matched no request (none, unless a bug).
     unmatched: u64,
 }
@@ -269,11 +270,8 @@ struct Slot {
 
 enum SlotState {
     Free,
-    /// In flight; `asleep` once its future returned `Pending`.
-    InFlight {
-        waker: Option<Waker>,
-        asleep: bool,
-    },
+    /// In flight, with who to wake when it completes.
+    InFlight(Interest),
     Done(Completion<'static>),
     /// Its future was dropped; the completion is cleaned up and discarded.
     Abandoned(Abandon),
@@ -293,9 +291,8 @@ pub(crate) struct GroupInner {
     /// Completions, each with the arena pages its request held (its
     /// outputs are copied out when it is taken).
     pub(crate) done: std::collections::VecDeque<(Completion<'static>, Option<Placement>)>,
-    waker: Option<Waker>,
-    /// Counted in `State::waiting`: the set's task sleeps.
-    asleep: bool,
+    /// Who to wake when the next completion arrives.
+    interest: Interest,
 }
 
 impl Group {
@@ -349,21 +346,8 @@ impl State {
         let slot = &mut self.slots[index];
         // Generations skip u32::MAX, so no ticket equals `IGNORED`.
         slot.generation = (slot.generation + 1) % u32::MAX;
-        slot.state = SlotState::InFlight {
-            waker: None,
-            asleep: false,
-        };
+        slot.state = SlotState::InFlight(Interest::default());
         Ticket(u64::from(slot.generation) << 32 | index as u64)
-    }
-
-    /// Counts `n` more sleepers the driver delivers for; wakes it (it may
-    /// be asleep with nothing to do) when they are the first. The caller
-    /// then makes sure the driver runs (`Inner::start_driver`).
-    fn announce(&mut self, n: usize, driver_wake: &Condvar) {
-        if n > 0 && self.waiting == 0 {
-            driver_wake.notify_one();
-        }
-        self.waiting += n;
     }
 
     fn slot(&mut self, t: Ticket) -> Option<&mut Slot> {
@@ -376,11 +360,11 @@ impl State {
         let Some(slot) = self.slot(t) else {
             return;
         };
-        let asleep = matches!(slot.state, SlotState::InFlight { asleep: true, .. });
         slot.placement = None;
-        slot.state = SlotState::Free;
-        if asleep {
-            self.waiting -= 1;
+        if let SlotState::InFlight(mut interest) =
+            std::mem::replace(&mut slot.state, SlotState::Free)
+        {
+            interest.complete(&mut self.handoff);
         }
         self.free.push(t.index() as u32);
     }
@@ -424,12 +408,9 @@ impl State {
             return;
         };
         match std::mem::replace(&mut slot.state, SlotState::Free) {
-            SlotState::InFlight { waker, asleep } => {
+            SlotState::InFlight(mut interest) => {
                 slot.state = SlotState::Done(c);
-                if asleep {
-                    self.waiting -= 1;
-                }
-                wake.extend(waker);
+                wake.extend(interest.complete(&mut self.handoff));
             }
             SlotState::Abandoned(abandon) => {
                 // Its pages are free again: the kernel is done with them.
@@ -442,10 +423,7 @@ impl State {
                 self.free.push(t.index() as u32);
                 let mut g = group.lock();
                 g.done.push_back((c, placement));
-                if std::mem::take(&mut g.asleep) {
-                    self.waiting -= 1;
-                }
-                wake.extend(g.waker.take());
+                wake.extend(g.interest.complete(&mut self.handoff));
             }
             other => {
                 // A second completion for one request: the executor promises
@@ -494,6 +472,40 @@ impl Core {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+impl handoff::ExecutorWaiter for CompletionWaiter {
+    fn wait(&mut self) -> bool {
+        CompletionWaiter::wait(self, 1, None) != Waited::Closed
+    }
+}
+
+impl handoff::Interrupt for WaitInterrupter {
+    fn interrupt(&self) {
+        WaitInterrupter::interrupt(self);
+    }
+}
+
+impl CompletionSide for Core {
+    type Waiter = CompletionWaiter;
+    type Interrupter = WaitInterrupter;
+    type State = State;
+
+    fn state(&self) -> &Mutex<State> {
+        &self.state
+    }
+
+    fn handoff(state: &mut State) -> &mut Handoff<CompletionWaiter> {
+        &mut state.handoff
+    }
+
+    fn driver_wake(&self) -> &Condvar {
+        &self.driver_wake
+    }
+
+    fn interrupter(&self) -> &WaitInterrupter {
+        &self.interrupter
+    }
 
     /// Reaps the completion ring and wakes whoever it completes.
     fn reap_and_wake(&self) {
@@ -501,12 +513,6 @@ impl Core {
         // A ring error cannot be acted on here; the submitter sees it.
         let _ = self.lock().reap(&mut wake);
         wake.into_iter().for_each(Waker::wake);
-    }
-
-    /// Gives the waiter back and tells the driver, which may want it.
-    fn put_token(&self, waiter: CompletionWaiter) {
-        self.lock().token = Some(waiter);
-        self.driver_wake.notify_all();
     }
 }
 
@@ -666,20 +672,17 @@ impl Gateway {
                     state.free.push(ticket.index() as u32);
                     done[k] = Some(c);
                 }
-                SlotState::InFlight { waker: w, asleep } if !missing => {
-                    if !w.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                        *w = Some(waker.clone());
-                    }
-                    if announce_sleep && !std::mem::replace(asleep, true) {
-                        announce += 1;
-                    }
+                SlotState::InFlight(interest) if !missing => {
+                    announce += interest.register(waker, announce_sleep);
                     missing = true;
                 }
-                SlotState::InFlight { .. } => {}
+                SlotState::InFlight(_) => {}
                 _ => missing = true,
             }
         }
-        state.announce(announce, &self.inner.core.driver_wake);
+        let start_driver = state
+            .handoff
+            .announce(announce, &self.inner.core.driver_wake);
         drop(state);
         wake.into_iter().for_each(Waker::wake);
         // Arena outputs are copied out here, off the lock; the pages are
@@ -689,7 +692,7 @@ impl Gateway {
                 p.restore(c);
             }
         }
-        if announce > 0 {
+        if start_driver {
             self.inner.start_driver();
         }
         if missing {
@@ -708,34 +711,10 @@ impl Gateway {
         self.block_until(|waker, announce| self.poll_tickets_as(tickets, done, waker, announce));
     }
 
-    /// Blocks until `poll(waker, announce)` is ready. While nobody else
-    /// waits in the executor this thread does (polling without
-    /// `announce`), and is woken straight by the completion (or the
-    /// readiness) it waits for; otherwise it announces itself and sleeps
-    /// until whoever waits there delivers its completion.
-    fn block_until<T>(&self, mut poll: impl FnMut(&Waker, bool) -> Poll<T>) -> T {
-        let waker = crate::thread_waker();
-        loop {
-            if let Poll::Ready(v) = poll(&waker, false) {
-                return v;
-            }
-            let token = self.inner.core.lock().token.take();
-            match token {
-                Some(mut waiter) => {
-                    // `Closed` cannot happen: this gateway keeps the
-                    // executor alive.
-                    waiter.wait(1, None);
-                    self.inner.core.reap_and_wake();
-                    self.inner.core.put_token(waiter);
-                }
-                None => {
-                    if let Poll::Ready(v) = poll(&waker, true) {
-                        return v;
-                    }
-                    std::thread::park();
-                }
-            }
-        }
+    /// Blocks until `poll(waker, announce)` is ready (see
+    /// [`handoff::block_until`]).
+    fn block_until<T>(&self, poll: impl FnMut(&Waker, bool) -> Poll<T>) -> T {
+        handoff::block_until(&*self.inner.core, poll)
     }
 
     /// Gives up on `ticket`: its completion will be cleaned up by `abandon`
@@ -750,12 +729,10 @@ impl Gateway {
                 drop(state);
                 self.cancel(ticket);
             }
-            SlotState::InFlight { asleep, .. } => {
+            SlotState::InFlight(mut interest) => {
                 // Nobody waits for it any more; the driver need not either
                 // (whoever reaps next cleans it up).
-                if asleep {
-                    state.waiting -= 1;
-                }
+                interest.complete(&mut state.handoff);
                 drop(state);
                 self.cancel(ticket);
             }
@@ -834,22 +811,19 @@ impl Gateway {
         let mut state = self.inner.core.lock();
         let _ = state.reap(&mut wake);
         let mut g = group.lock();
+        let mut start_driver = false;
         let result = match g.done.pop_front() {
             Some(done) => Poll::Ready(done),
             None => {
-                if !g.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                    g.waker = Some(waker.clone());
-                }
-                let first = announce && !std::mem::replace(&mut g.asleep, true);
-                state.announce(usize::from(first), &self.inner.core.driver_wake);
+                let first = g.interest.register(waker, announce);
+                start_driver = state.handoff.announce(first, &self.inner.core.driver_wake);
                 Poll::Pending
             }
         };
-        let started = announce && result.is_pending();
         drop(g);
         drop(state);
         wake.into_iter().for_each(Waker::wake);
-        if started {
+        if start_driver {
             self.inner.start_driver();
         }
         result.map(restored)
@@ -962,7 +936,7 @@ impl Inner {
             let core = Arc::clone(&self.core);
             *driver = match std::thread::Builder::new()
                 .name("sysgate-driver".into())
-                .spawn(move || drive(&core))
+                .spawn(move || handoff::drive(&*core))
             {
                 Ok(thread) => Driver::Running(thread),
                 // No thread: futures that sleep are woken only when another
@@ -979,37 +953,6 @@ fn enter_error(e: sysgate_exec::EnterError) -> Error {
         sysgate_exec::EnterError::Ring(e) => Error::Ring(e),
         // `enter` with `min_complete = 0` does not wait.
         _ => Error::Protocol(sysgate_proto::codes::INVALID),
-    }
-}
-
-/// The driver thread: while some future sleeps, takes the waiter, waits
-/// for completions (processing readiness of parked requests meanwhile) and
-/// delivers them.
-fn drive(core: &Core) {
-    loop {
-        let mut waiter = {
-            let mut state = core.lock();
-            loop {
-                if state.stop {
-                    return;
-                }
-                if state.waiting > 0
-                    && let Some(w) = state.token.take()
-                {
-                    break w;
-                }
-                state = core
-                    .driver_wake
-                    .wait(state)
-                    .unwrap_or_else(|e| e.into_inner());
-            }
-        };
-        let waited = waiter.wait(1, None);
-        core.reap_and_wake();
-        core.lock().token = Some(waiter);
-        if waited == Waited::Closed {
-            return;
-        }
     }
 }
 
@@ -1066,12 +1009,21 @@ impl Drop for Inner {
     fn drop(&mut self) {
         // Dropping the executor completes everything still in flight
         // (queued and parked requests -ECANCELED, running ones interrupted)
-        // before it returns; then the driver sees the executor closed.
+        // before it returns; then the driver sees the executor closed. It
+        // also hands over the completions that overflowed its ring, as
+        // they are taken: so another thread drops it while this one takes
+        // them, and every abandoned request is cleaned up (its descriptor
+        // closed) instead of lost.
         let exec = self.lock_submit().exec.take();
-        drop(exec);
+        std::thread::scope(|s| {
+            let dropping = s.spawn(move || drop(exec));
+            while !dropping.is_finished() {
+                self.core.reap_and_wake();
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
         self.core.reap_and_wake();
-        self.core.lock().stop = true;
-        self.core.driver_wake.notify_all();
+        self.core.lock().handoff.stop(&self.core.driver_wake);
         let driver = std::mem::replace(
             &mut *self.driver.lock().unwrap_or_else(|e| e.into_inner()),
             Driver::Gone,

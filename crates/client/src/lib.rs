@@ -67,38 +67,67 @@
 //! completion wakes it directly, without the driver's hand-off.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
+// Under `cfg(loom)` the crate is only its waiting protocol (`handoff`),
+// public for the loom model in `tests/loom.rs`: the rest needs the
+// executor, which does not build under loom.
 
+#[cfg(not(loom))]
 mod arena;
+#[cfg(not(loom))]
 mod batch;
+#[cfg(not(loom))]
 mod error;
+#[cfg(not(loom))]
 mod gateway;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod handoff;
+#[cfg(not(loom))]
+mod handoff;
+#[cfg(not(loom))]
 mod op;
+#[cfg(not(loom))]
 pub mod ops;
+#[cfg(not(loom))]
 mod set;
+mod shim;
+#[cfg(not(loom))]
 mod types;
 
-use std::future::Future;
-use std::pin::pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+#[cfg(not(loom))]
+use std::{
+    future::Future,
+    pin::pin,
+    sync::Arc,
+    task::{Context, Poll, Wake, Waker},
+};
 
+#[cfg(not(loom))]
 pub use batch::{Batch, BatchFuture, BatchResults};
+#[cfg(not(loom))]
 pub use error::{BufResult, Errno, Error, InvalidRequest};
+#[cfg(not(loom))]
 pub use gateway::{DEFAULT_ARENA_BYTES, Gateway, GatewayBuilder, RequestId, Submitted};
+#[cfg(not(loom))]
 pub use op::{
     Abandon, Fd, Flags, Handle, Operation, Outcome, RawArg, RawOutput, Request, Syscall, check,
     raw, raw_ptr, refusal_reason,
 };
+#[cfg(not(loom))]
 pub use set::OpSet;
+#[cfg(not(loom))]
 pub use sysgate_exec::{ExecStats, HeldFd, hold_copy, hold_fd};
+#[cfg(not(loom))]
 pub use types::{DirEntries, DirEntry, SockAddr, Stat, Statx, Timespec};
 
 /// Wire-format types, for [`Request`] and [`Operation`] implementations.
+#[cfg(not(loom))]
 pub use sysgate_proto as proto;
 
 /// Runs a future to completion on this thread, sleeping (never spinning)
 /// until it is woken: the smallest executor that works with sysgate's
 /// futures.
+#[cfg(not(loom))]
 pub fn block_on<F: Future>(fut: F) -> F::Output {
     let waker = thread_waker();
     let mut cx = Context::from_waker(&waker);
@@ -112,7 +141,8 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
 }
 
 /// A waker that unparks the current thread.
-pub(crate) fn thread_waker() -> Waker {
+#[cfg(not(loom))]
+fn thread_waker() -> Waker {
     struct Unpark(std::thread::Thread);
     impl Wake for Unpark {
         fn wake(self: Arc<Self>) {

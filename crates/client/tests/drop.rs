@@ -89,4 +89,26 @@ fn dropping_futures_and_gateways_mid_flight() {
         drop(done);
         assert_eq!(open_fds(), before, "read of {len}");
     }
+    drop(gw);
+
+    // A gateway dropped while its completion ring overflows: the opens
+    // whose completions wait in the executor's backlog are abandoned with
+    // the gateway, and their descriptors are closed too.
+    let before = open_fds();
+    let gw = Gateway::builder().cq_bytes(4096).build().unwrap();
+    let mut b = Batch::new();
+    for i in 0..500 {
+        let open = ops::OpenAt::new(Fd::CWD, dir.join(&(i % 50).to_string()), libc::O_RDONLY);
+        b.push_with(open, sysgate::Flags::ASYNC);
+    }
+    let pending = gw.submit_batch(b);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while gw.stats().completed < 500 {
+        assert!(std::time::Instant::now() < deadline, "{:?}", gw.stats());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // 500 completions do not fit 4 KiB: most wait in the backlog.
+    drop(pending);
+    drop(gw);
+    assert_eq!(open_fds(), before, "descriptors of backlogged opens leaked");
 }

@@ -539,21 +539,59 @@ pub struct CompletionWaiter {
 
 impl CompletionWaiter {
     /// Sleeps (never spinning) until at least `min_complete` completions
-    /// wait in the completion ring, `timeout` passes, or the executor has
-    /// been dropped and nothing more will come.
+    /// wait in the completion ring, `timeout` passes, a
+    /// [`WaitInterrupter`] interrupts it, or the executor has been dropped
+    /// and nothing more will come.
     pub fn wait(&mut self, min_complete: u32, timeout: Option<Duration>) -> Waited {
         let deadline = timeout.map(|t| Instant::now() + t);
         let n = min_complete as usize;
         let mut ready = false;
+        // Sticky: `wait_for_progress` may call the check again after it held
+        // (when requests were parked meanwhile), and the flag is cleared.
+        let mut interrupted = false;
         let shared = &self.shared;
         let woke = wait_for_progress(shared, deadline, |w| {
             ready = w.pending() >= n;
-            ready || shared.dropped.load(Ordering::Acquire)
+            interrupted |= w.take_interrupt();
+            ready || interrupted || shared.dropped.load(Ordering::Acquire)
         });
-        match (woke, ready) {
-            (_, true) => Waited::Ready,
-            (true, false) => Waited::Closed,
-            (false, false) => Waited::TimedOut,
+        match (woke, ready, interrupted) {
+            (_, true, _) => Waited::Ready,
+            (_, false, true) => Waited::Interrupted,
+            (true, false, false) => Waited::Closed,
+            (false, false, false) => Waited::TimedOut,
+        }
+    }
+
+    /// A handle that makes a [`CompletionWaiter::wait`] of this executor
+    /// return [`Waited::Interrupted`] from another thread.
+    pub fn interrupter(&self) -> WaitInterrupter {
+        WaitInterrupter {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+/// Ends a [`CompletionWaiter::wait`] from another thread: for a waiter that
+/// waits for something besides completions in the ring (the client's blocked
+/// thread, whose completion another thread may reap).
+#[derive(Clone)]
+pub struct WaitInterrupter {
+    shared: Arc<Shared>,
+}
+
+impl WaitInterrupter {
+    /// `interrupt()` — makes the wait that runs now on a waiter of this
+    /// executor, or else the next one to start, return
+    /// [`Waited::Interrupted`] (unless completions are ready by then). An
+    /// interrupt is kept until a wait returns; several before that count
+    /// as one.
+    pub fn interrupt(&self) {
+        if self.shared.cq.interrupt() {
+            // It sleeps in the reactor's ring: the condition variable does
+            // not reach it. The wake is kept (a NOP completion in that ring)
+            // if it has not gone to sleep yet.
+            self.shared.wake_reaper();
         }
     }
 }
@@ -565,6 +603,8 @@ pub enum Waited {
     Ready,
     /// The timeout passed first.
     TimedOut,
+    /// A [`WaitInterrupter`] interrupted the wait first.
+    Interrupted,
     /// The executor was dropped and every completion it will ever post has
     /// been consumed.
     Closed,

@@ -102,7 +102,7 @@ pub fn refusal_reason(nr: u32, args: &[u64; 6]) -> Option<String> {
     })
 }
 
-pub use executor::{CompletionWaiter, Executor, ExecutorBuilder, Waited};
+pub use executor::{CompletionWaiter, Executor, ExecutorBuilder, WaitInterrupter, Waited};
 pub use held::{HeldFd, hold_copy, hold_fd, is_held};
 pub use interrupt::default_signal;
 pub use pool::{Account, AccountStats, PoolConfig, PoolStats, WorkerPool};

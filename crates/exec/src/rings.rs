@@ -97,6 +97,9 @@ pub(crate) struct CqWriter {
     /// lock so that a waiter checking it never misses the post that raised
     /// it.
     posted: u64,
+    /// A [`crate::WaitInterrupter`] asked the current or next
+    /// `CompletionWaiter::wait` to return; cleared by the wait that does.
+    interrupted: bool,
 }
 
 impl CqWriter {
@@ -104,6 +107,11 @@ impl CqWriter {
     pub(crate) fn posted(&self) -> u64 {
         self.posted
     }
+    /// Whether an interrupt is pending; clears it.
+    pub(crate) fn take_interrupt(&mut self) -> bool {
+        std::mem::take(&mut self.interrupted)
+    }
+
     /// Completions waiting for the consumer, backlog included (moving what
     /// fits of the backlog into the ring first).
     pub(crate) fn pending(&mut self) -> usize {
@@ -129,6 +137,7 @@ impl CompletionQueue {
                 ring_waiters: 0,
                 lost: 0,
                 posted: 0,
+                interrupted: false,
             }),
             posted: Condvar::new(),
         }
@@ -214,6 +223,20 @@ impl CompletionQueue {
     /// Undoes [`CompletionQueue::register_ring_waiter_unless`].
     pub(crate) fn unregister_ring_waiter(&self) {
         self.lock().ring_waiters -= 1;
+    }
+
+    /// Sets the interrupt flag (see [`CqWriter::take_interrupt`]) and wakes
+    /// the condition-variable sleepers to see it — under the lock, so a
+    /// waiter that checked the flag before is already asleep and gets the
+    /// notification. Returns whether a thread waits in the reactor's ring
+    /// and needs a wake-up there.
+    pub(crate) fn interrupt(&self) -> bool {
+        let mut w = self.lock();
+        w.interrupted = true;
+        if w.waiters > 0 {
+            self.posted.notify_all();
+        }
+        w.ring_waiters > 0
     }
 
     /// Wakes the condition-variable sleepers to look again (something they
