@@ -24,8 +24,9 @@
 //! The hostile numbers find what breaks on any value; the named options
 //! find what breaks on one (`arch_prctl(ARCH_SET_FS, 0)`,
 //! `prctl(PR_SET_SECCOMP, …)`). [`SEQUENCES`] adds a few scripts of calls
-//! that are harmless alone and were not together (a blocked signal mask
-//! before a `setuid`), each the regression of a bug this sweep found.
+//! that are harmless alone and were not together (a worker waiting with a
+//! full signal mask while a `setuid` goes to every thread), each the
+//! regression of a bug found with this sweep.
 //!
 //! Paths are relative (`sweep-path`) and every child runs in its own empty
 //! temporary directory, so nothing outside it is named.

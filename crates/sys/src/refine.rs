@@ -333,9 +333,5 @@ pub fn map_hazard(nr: u32, args: &[Option<u64>; 6]) -> Option<usize> {
         return Some(i);
     }
     let fixed = |flags: Option<u64>| flags.is_none_or(|f| f & MAP_FIXED != 0);
-    (sysno_is(nr, Sysno::mmap) && fixed(args[3])).then_some(0)
-}
-
-fn sysno_is(nr: u32, sysno: Sysno) -> bool {
-    nr as usize == sysno.id() as usize
+    (nr == Sysno::mmap as u32 && fixed(args[3])).then_some(0)
 }
