@@ -92,8 +92,9 @@ pub fn refusal_reason(nr: u32, args: &[u64; 6]) -> Option<String> {
             .unwrap_or("the gateway never runs this call")
             .to_owned(),
         Refusal::HeldFd(fd) => format!(
-            "descriptor {fd} is one the gateway itself holds (its rings, its io_uring, or the \
-             shell's own input and output): using, closing or replacing it would break the gateway"
+            "descriptor {fd} is one the gateway itself holds (its rings, its io_uring, or one its \
+             program registered with hold_fd, such as the shell's own input and output): using, \
+             closing or replacing it would break what holds it"
         ),
         Refusal::InterruptSignal(sig) => format!(
             "signal {sig} is the one the gateway's pool interrupts blocked calls with: changing its \

@@ -159,8 +159,8 @@ const PAC_KEYS: &str = "changes the running thread's pointer-authentication keys
 const SHADOW_STACK: &str = "enables or disables the running thread's shadow stack under its live \
     frames";
 const THREAD_CREDS: &str = "changes the credentials of the thread that runs it only (capability \
-    bounding set, ambient set, keep-caps, securebits, no_new_privs): refused; set it on your own \
-    thread before building the gateway there (the threads it starts inherit it)";
+    bounding set, ambient set, keep-caps, securebits, no_new_privs): refused; set it at the start \
+    of the program, before it starts threads (the gateway's too), which inherit it";
 const GLIBC_SIGNAL: &str = "signals 32 and 33 are glibc's own: thread cancellation, and the signal \
     that changes credentials on every thread (setuid through the gateway would hang or fail)";
 const KEYRING: &str = "changes the session or request-key keyring of the thread that runs it only: \

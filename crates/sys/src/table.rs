@@ -335,7 +335,8 @@ pub static SIGNATURES: &[Signature] = signatures![
     capset(hdrp: InStruct(S::CapHeader), datap: InStruct(S::CapData)) -> Zero, PerThreadState,
         "capabilities are per thread and libcap's cap_set_proc changes only the calling thread: \
          the gateway refuses rather than give one of its threads other capabilities than the rest; \
-         drop capabilities before building the gateway (threads started later inherit them)";
+         drop them at the start of the program, before it starts threads (the gateway's too), \
+         which inherit them";
     prctl(option: Flags(&PRCTL_OPTION), arg2: Uint, arg3: Uint, arg4: Uint, arg5: Uint) -> Int, ThreadAffine,
         "most options act on the calling thread; PR_SET_SECCOMP, PR_SET_MM, PR_SET_TSC, \
          PR_SET_SYSCALL_USER_DISPATCH and the pointer-authentication and shadow-stack options would \
@@ -390,11 +391,11 @@ pub static SIGNATURES: &[Signature] = signatures![
     unshare(flags: Flags(&CLONE_FLAGS)) -> Zero, PerThreadState,
         "gives only the thread that runs it its own descriptor table (CLONE_FILES), working \
          directory (CLONE_FS) or namespaces, so later calls would see other files depending on the \
-         thread that runs them: refused; call unshare on your own thread before building the \
-         gateway there (the threads it starts inherit it)";
+         thread that runs them: refused; unshare at the start of the program, before it starts \
+         threads (the gateway's too), which inherit it";
     setns(fd: Fd, nstype: Flags(&CLONE_FLAGS)) -> Zero, PerThreadState,
-        "moves only the thread that runs it into the namespace: refused; call setns on your own \
-         thread before building the gateway there (the threads it starts inherit it)";
+        "moves only the thread that runs it into the namespace: refused; call setns at the start \
+         of the program, before it starts threads (the gateway's too), which inherit it";
 
     // --- signals ---------------------------------------------------------------
     rt_sigaction(sig: Signal, act: InStruct(S::Sigaction), oldact: OutStruct(S::Sigaction), sigsetsize: Size) -> Zero, NonBlocking,
@@ -499,8 +500,8 @@ pub static CLASS_ONLY: &[ClassEntry] = classes![
     modify_ldt: BreaksRunner, "rewrites the process's local descriptor table under its threads' segment \
         registers";
     landlock_restrict_self: PerThreadState, "restricts only the thread that runs it, so later calls \
-        would be restricted or not depending on the thread that runs them: refused; call it on your \
-        own thread before building the gateway there (the threads it starts inherit it)";
+        would be restricted or not depending on the thread that runs them: refused; call it at the \
+        start of the program, before it starts threads (the gateway's too), which inherit it";
     lsm_set_self_attr: PerThreadState, "sets the security attributes of the thread that runs it only: \
         refused";
     keyctl: Blocking, "KEYCTL_JOIN_SESSION_KEYRING and KEYCTL_SET_REQKEY_KEYRING change the running \
