@@ -35,9 +35,8 @@ pub(crate) enum Refusal {
 /// [`sysgate_sys::class_of_call`]) with these words.
 pub(crate) fn refusal(nr: u32, args: &[u64; 6], class: ExecClass) -> Option<Refusal> {
     let refused = match class {
-        ExecClass::Forbidden | ExecClass::BreaksRunner => true,
         ExecClass::PerThreadState => !creds::applies_to_every_thread(nr),
-        _ => false,
+        other => other.is_refused(),
     };
     if refused {
         return Some(Refusal::Class(sysgate_sys::call_reason(nr, args)));
