@@ -507,3 +507,63 @@ fn a_64_mib_pread_and_pwrite_run_through_the_shell() {
         "zeros after"
     );
 }
+
+/// As root: `setuid` in the shell reaches every thread that runs requests.
+/// Before, a pool worker started earlier kept root, and a `mkdirat` it ran
+/// after `setuid(65534)` succeeded in a root-only directory.
+#[test]
+fn setuid_in_the_shell_leaves_no_runner_with_root() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return sysgate_testkit::skip(sysgate_testkit::Need::Root, "only root can give up root");
+    }
+    let dir = TempDir::new("setuid");
+    let private = dir.path().join("root-only");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(private.join("secret"), b"x").unwrap();
+    std::fs::set_permissions(
+        private.join("secret"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let p = private.display();
+    let sleep = "nanosleep({tv_sec=0, tv_nsec=20000000}, NULL)";
+    let mkdirs = |tag: &str| {
+        (0..8)
+            .map(|i| format!("mkdirat(AT_FDCWD, \"{p}/{tag}{i}\", 0755)"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    // Workers started as root (pooled sleeps and mkdirats), then setuid,
+    // then mkdirats in parallel on the pool and an open on the submitter.
+    let script = format!(
+        "{{ {sleep}; {sleep}; {sleep}; {} }}\nsetuid(65534)\ngetuid()\n{{ {} }}\n\
+         openat(AT_FDCWD, \"{p}/secret\", O_RDONLY)\n",
+        mkdirs("before"),
+        mkdirs("after"),
+    );
+    let out = sysgate(&["run", "-"], script.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let of = |prefix: &str| -> Vec<&str> {
+        lines
+            .iter()
+            .copied()
+            .filter(|l| l.contains(prefix))
+            .collect()
+    };
+    let before = of("/before");
+    assert_eq!(before.len(), 8, "{stdout}");
+    assert!(before.iter().all(|l| l.ends_with("= 0")), "{stdout}");
+    assert!(of("setuid(65534)")[0].ends_with("= 0"), "{stdout}");
+    assert_eq!(of("getuid()"), ["getuid() = 65534"], "{stdout}");
+    let after = of("/after");
+    assert_eq!(after.len(), 8, "{stdout}");
+    let denied = "= -1 EACCES (Permission denied)";
+    assert!(after.iter().all(|l| l.ends_with(denied)), "{stdout}");
+    assert!(of("/secret")[0].ends_with(denied), "{stdout}");
+    assert!(!private.join("after0").exists());
+}
