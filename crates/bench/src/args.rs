@@ -40,6 +40,8 @@ impl Options {
 pub enum Command {
     /// Run the benchmarks.
     Run(Options),
+    /// Print the README table for a saved JSON report.
+    Render(PathBuf),
     /// Print the usage and exit 0.
     Help,
 }
@@ -76,6 +78,7 @@ impl fmt::Display for ArgError {
 pub fn usage() -> String {
     format!(
         "usage: sysgate-bench [--quick] [--only NAME[,NAME...]]... [--json] [--svg FILE]\n\
+         \x20      sysgate-bench --render FILE\n\
          \n\
          Runs sysgate and its baselines side by side, interleaved, and reports the\n\
          median ns/op, min/max, CPU seconds and the ratio sysgate / baseline.\n\
@@ -84,6 +87,7 @@ pub fn usage() -> String {
          \x20 --only NAME      run only these scenarios (repeatable, or a comma list)\n\
          \x20 --json           print the JSON report on stdout (the table goes to stderr)\n\
          \x20 --svg FILE       write a bar chart of the ratios to FILE\n\
+         \x20 --render FILE    print the README's Performance table for a saved --json report\n\
          \x20 -h, --help       this text\n\
          \n\
          scenarios: {}\n",
@@ -113,6 +117,13 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, ArgErro
         match flag.as_str() {
             "-h" | "--help" if inline.is_none() => return Ok(Command::Help),
             "--quick" if inline.is_none() => opts.quick = true,
+            "--render" => {
+                let value = match inline {
+                    Some(v) => v,
+                    None => it.next().ok_or(ArgError::MissingValue("--render"))?,
+                };
+                return Ok(Command::Render(PathBuf::from(value)));
+            }
             "--json" if inline.is_none() => opts.json = true,
             "--only" => {
                 let value = match inline {

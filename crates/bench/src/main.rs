@@ -12,6 +12,7 @@
 mod args;
 mod harness;
 mod machine;
+mod markdown;
 mod report;
 mod scenarios;
 mod svg;
@@ -32,6 +33,7 @@ type ScenarioFn = fn(&Config, &mut Report);
 fn main() -> ExitCode {
     let opts = match parse(std::env::args().skip(1)) {
         Ok(Command::Run(o)) => o,
+        Ok(Command::Render(path)) => return render(&path),
         Ok(Command::Help) => {
             print!("{}", usage());
             return ExitCode::SUCCESS;
@@ -42,6 +44,24 @@ fn main() -> ExitCode {
         }
     };
     run(&opts)
+}
+
+/// Prints the README table for the JSON report at `path`.
+fn render(path: &std::path::Path) -> ExitCode {
+    let json = std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        .and_then(|v| markdown::render(&v).map_err(|e| e.0));
+    match json {
+        Ok(table) => {
+            print!("{table}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("sysgate-bench: {}: {e}", path.display());
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn run(opts: &Options) -> ExitCode {

@@ -27,6 +27,8 @@
 //! - `sysgate` is `null` and `ratios` is `{}` when the sysgate variant of a
 //!   scenario is pending (`tree_walk` until the client crate's `du` example
 //!   exists).
+//! - `targets`: each target with its baseline, `met` (true, false, or null
+//!   when not measured) and what was measured.
 //! - Keys are sorted; a scenario that was skipped has no entry.
 
 use std::collections::BTreeMap;
@@ -204,7 +206,8 @@ pub fn fmt_ratio(r: f64) -> String {
     }
 }
 
-fn fmt_ns(ns: f64) -> String {
+/// ns per operation as the reports show it.
+pub fn fmt_ns(ns: f64) -> String {
     if ns >= 100_000.0 {
         format!("{:.0}", ns)
     } else if ns >= 100.0 {
@@ -329,6 +332,39 @@ pub struct JsonScenario {
     pub baselines: BTreeMap<&'static str, JsonStats>,
     /// `sysgate.median_ns / baseline.median_ns` by baseline name.
     pub ratios: BTreeMap<&'static str, f64>,
+    /// The row's targets with what was measured, met or missed.
+    pub targets: Vec<JsonTarget>,
+}
+
+/// A target and its verdict in JSON.
+#[derive(Clone, Debug, Serialize)]
+pub struct JsonTarget {
+    /// The baseline it compares with.
+    pub baseline: &'static str,
+    /// The target as the issue words it.
+    pub target: &'static str,
+    /// `true` met, `false` missed, `null` not measured (pending sysgate or
+    /// a skipped baseline).
+    pub met: Option<bool>,
+    /// What was measured (and by how much it missed).
+    pub measured: String,
+}
+
+impl From<(&Target, Verdict)> for JsonTarget {
+    fn from((t, v): (&Target, Verdict)) -> Self {
+        let (met, measured) = match v {
+            Verdict::Met(m) => (Some(true), m),
+            Verdict::Missed(m) => (Some(false), m),
+            Verdict::Pending => (None, "sysgate pending".into()),
+            Verdict::NoBaseline => (None, "baseline not measured".into()),
+        };
+        JsonTarget {
+            baseline: t.baseline,
+            target: t.label,
+            met,
+            measured,
+        }
+    }
 }
 
 /// The whole JSON report.
@@ -360,6 +396,11 @@ pub fn json(report: &Report, machine: &Machine) -> JsonReport {
                     .map(|b| (b.key, JsonStats::from(&b.stats)))
                     .collect(),
                 ratios: row.ratios().into_iter().collect(),
+                targets: row
+                    .targets
+                    .iter()
+                    .map(|t| JsonTarget::from((t, t.check(row))))
+                    .collect(),
             })
             .collect(),
     }
@@ -477,7 +518,23 @@ pub(crate) mod tests {
         }
         let s = &v["scenarios"][0];
         let keys: Vec<&String> = s.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["baselines", "name", "ratios", "sysgate", "variant"]);
+        assert_eq!(
+            keys,
+            [
+                "baselines",
+                "name",
+                "ratios",
+                "sysgate",
+                "targets",
+                "variant"
+            ]
+        );
+        // 200 / 160 = 1.25 ≤ 1.3: met; 20,000 / 200 = 100× ≥ 10×: met.
+        let t = &s["targets"];
+        assert_eq!(t[0]["baseline"], "direct");
+        assert_eq!(t[0]["target"], "≤ 1.3× direct");
+        assert_eq!(t[0]["met"], true);
+        assert_eq!(t[1]["met"], true);
         assert_eq!(s["name"], "nonblocking");
         assert_eq!(s["variant"], "batch=32");
         let stat_keys: Vec<&String> = s["sysgate"].as_object().unwrap().keys().collect();
@@ -498,6 +555,8 @@ pub(crate) mod tests {
         assert!(p["sysgate"].is_null());
         assert!(p["ratios"].as_object().unwrap().is_empty());
         assert!(p["baselines"]["std_fs"].is_object());
+        assert!(p["targets"][0]["met"].is_null());
+        assert_eq!(p["targets"][0]["measured"], "sysgate pending");
     }
 
     #[test]
