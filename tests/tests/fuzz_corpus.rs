@@ -1,15 +1,35 @@
 //! Replays every committed fuzz input — `fuzz/corpus/<target>/` and
 //! `fuzz/regressions/<target>/` — through the same bodies the cargo-fuzz
 //! targets call, so a regression fails `cargo test` on stable, without the
-//! fuzzer.
+//! fuzzer. In a git checkout only the files git tracks count: what a local
+//! fuzzing run left there is not part of the suite until it is committed.
 
 use std::path::{Path, PathBuf};
 
 use arbitrary::{Arbitrary, Unstructured};
 use sysgate_proto::{Completion, Submission};
 
+/// The files under `fuzz/` that git tracks, if this is a git checkout.
+fn tracked(root: &Path) -> Option<std::collections::HashSet<PathBuf>> {
+    let out = std::process::Command::new("git")
+        .args(["ls-files", "-z", "."])
+        .current_dir(root)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let names = out.stdout.split(|&b| b == 0).filter(|n| !n.is_empty());
+    Some(
+        names
+            .map(|n| root.join(String::from_utf8_lossy(n).as_ref()))
+            .collect(),
+    )
+}
+
 fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let tracked = tracked(&root);
     let mut found = Vec::new();
     for dir in [
         root.join("corpus").join(target),
@@ -20,7 +40,8 @@ fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
         };
         for entry in entries {
             let path = entry.unwrap().path();
-            if path.is_file() {
+            let counted = tracked.as_ref().is_none_or(|t| t.contains(&path));
+            if path.is_file() && counted {
                 let bytes = std::fs::read(&path).unwrap();
                 found.push((path, bytes));
             }
