@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use crate::error::{Errno, RegionCall, RegionError};
 use crate::layout::PAGE_BYTES;
+use crate::region::{errno, sealed_len};
 
 /// The largest arena [`Arena::create`] makes and [`Arena::map`] accepts:
 /// 64 GiB of address space.
@@ -64,13 +65,6 @@ impl std::fmt::Debug for Arena {
         f.debug_struct("Arena")
             .field("bytes", &self.map.len)
             .finish()
-    }
-}
-
-fn errno(call: RegionCall) -> RegionError {
-    RegionError::Syscall {
-        call,
-        errno: Errno::last(),
     }
 }
 
@@ -130,22 +124,7 @@ impl Arena {
     /// that is not a memfd —, `fstat`, `mmap`), [`RegionError::NotSealed`],
     /// [`RegionError::BadArenaSize`].
     pub fn map(fd: OwnedFd) -> Result<Arena, RegionError> {
-        let raw = fd.as_raw_fd();
-        // SAFETY: plain syscall; F_GET_SEALS takes no pointer.
-        let seals = unsafe { libc::fcntl(raw, libc::F_GET_SEALS) };
-        if seals < 0 {
-            return Err(errno(RegionCall::GetSeals));
-        }
-        if seals & libc::F_SEAL_SHRINK == 0 {
-            return Err(RegionError::NotSealed { seals });
-        }
-        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-        // SAFETY: `st` is valid for a `struct stat` write.
-        if unsafe { libc::fstat(raw, st.as_mut_ptr()) } < 0 {
-            return Err(errno(RegionCall::Fstat));
-        }
-        // SAFETY: fstat succeeded, so it filled `st`.
-        let file_len = u64::try_from(unsafe { st.assume_init() }.st_size).unwrap_or(0);
+        let file_len = sealed_len(fd.as_raw_fd())?;
         let len = check_size(file_len)?;
         Self::mmap(fd, len)
     }

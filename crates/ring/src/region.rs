@@ -234,11 +234,36 @@ impl std::fmt::Debug for Region {
 }
 
 #[cfg(not(loom))]
-fn errno(call: RegionCall) -> RegionError {
+pub(crate) fn errno(call: RegionCall) -> RegionError {
     RegionError::Syscall {
         call,
         errno: Errno::last(),
     }
+}
+
+/// The length of the shared file `raw` (a region's or an arena's), which
+/// must be sealed against shrinking so the peer cannot make our accesses
+/// fault.
+///
+/// Errors: [`RegionError::Syscall`] (`F_GET_SEALS` — `EINVAL` for a file
+/// that is not a memfd —, `fstat`), [`RegionError::NotSealed`].
+#[cfg(not(loom))]
+pub(crate) fn sealed_len(raw: std::os::fd::RawFd) -> Result<u64, RegionError> {
+    // SAFETY: plain syscall; F_GET_SEALS takes no pointer.
+    let seals = unsafe { libc::fcntl(raw, libc::F_GET_SEALS) };
+    if seals < 0 {
+        return Err(errno(RegionCall::GetSeals));
+    }
+    if seals & libc::F_SEAL_SHRINK == 0 {
+        return Err(RegionError::NotSealed { seals });
+    }
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `st` is valid for a `struct stat` write.
+    if unsafe { libc::fstat(raw, st.as_mut_ptr()) } < 0 {
+        return Err(errno(RegionCall::Fstat));
+    }
+    // SAFETY: fstat succeeded, so it filled `st`.
+    Ok(u64::try_from(unsafe { st.assume_init() }.st_size).unwrap_or(0))
 }
 
 impl Region {
@@ -325,21 +350,7 @@ impl Region {
         use std::os::fd::AsRawFd;
 
         let raw = fd.as_raw_fd();
-        // SAFETY: plain syscall; F_GET_SEALS takes no pointer.
-        let seals = unsafe { libc::fcntl(raw, libc::F_GET_SEALS) };
-        if seals < 0 {
-            return Err(errno(RegionCall::GetSeals));
-        }
-        if seals & libc::F_SEAL_SHRINK == 0 {
-            return Err(RegionError::NotSealed { seals });
-        }
-        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-        // SAFETY: `st` is valid for a `struct stat` write.
-        if unsafe { libc::fstat(raw, st.as_mut_ptr()) } < 0 {
-            return Err(errno(RegionCall::Fstat));
-        }
-        // SAFETY: fstat succeeded, so it filled `st`.
-        let file_len = u64::try_from(unsafe { st.assume_init() }.st_size).unwrap_or(0);
+        let file_len = sealed_len(raw)?;
         if file_len < layout::HEADER_BYTES as u64 {
             return Err(RegionError::TooShort { len: file_len });
         }
