@@ -21,9 +21,9 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::error::{Errno, RegionCall, RegionError};
+use crate::error::{RegionCall, RegionError};
 use crate::layout::PAGE_BYTES;
-use crate::region::{errno, sealed_len};
+use crate::region::{errno, map_shared, sealed_len};
 
 /// The largest arena [`Arena::create`] makes and [`Arena::map`] accepts:
 /// 64 GiB of address space.
@@ -130,25 +130,7 @@ impl Arena {
     }
 
     fn mmap(fd: OwnedFd, len: usize) -> Result<Arena, RegionError> {
-        // SAFETY: a fresh shared mapping of our own fd; no existing memory is
-        // affected.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(errno(RegionCall::Mmap));
-        }
-        let base = NonNull::new(ptr.cast::<u8>()).ok_or(RegionError::Syscall {
-            call: RegionCall::Mmap,
-            errno: Errno::EFAULT,
-        })?;
+        let base = map_shared(&fd, len)?;
         Ok(Arena {
             map: Arc::new(ArenaMapping { base, len, fd }),
         })

@@ -241,6 +241,37 @@ pub(crate) fn errno(call: RegionCall) -> RegionError {
     }
 }
 
+/// `mmap(NULL, len, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0)` — a fresh
+/// shared mapping of a region's or an arena's file.
+///
+/// Errors: [`RegionError::Syscall`] (`mmap`).
+#[cfg(not(loom))]
+pub(crate) fn map_shared(
+    fd: &std::os::fd::OwnedFd,
+    len: usize,
+) -> Result<NonNull<u8>, RegionError> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a fresh shared mapping of our own fd; no existing memory is
+    // affected.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            fd.as_raw_fd(),
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(errno(RegionCall::Mmap));
+    }
+    NonNull::new(ptr.cast::<u8>()).ok_or(RegionError::Syscall {
+        call: RegionCall::Mmap,
+        errno: Errno::EFAULT,
+    })
+}
+
 /// The length of the shared file `raw` (a region's or an arena's), which
 /// must be sealed against shrinking so the peer cannot make our accesses
 /// fault.
@@ -370,26 +401,7 @@ impl Region {
 
     #[cfg(not(loom))]
     fn mmap(fd: std::os::fd::OwnedFd, geometry: Geometry) -> Result<Mapping, RegionError> {
-        use std::os::fd::AsRawFd;
-        // SAFETY: a fresh shared mapping of our own fd; no existing memory is
-        // affected.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                geometry.total,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(errno(RegionCall::Mmap));
-        }
-        let base = NonNull::new(ptr.cast::<u8>()).ok_or(RegionError::Syscall {
-            call: RegionCall::Mmap,
-            errno: Errno::EFAULT,
-        })?;
+        let base = map_shared(&fd, geometry.total)?;
         Ok(Mapping {
             base,
             fd,
