@@ -3,38 +3,13 @@
 //! polls ready, which once made the shell retry it forever).
 
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// A pseudo-terminal: (controller, terminal).
-fn pty() -> (OwnedFd, OwnedFd) {
-    let (mut controller, mut terminal) = (-1, -1);
-    // SAFETY: openpty writes two descriptors; the name, termios and winsize
-    // pointers may be null.
-    let rc = unsafe {
-        libc::openpty(
-            &mut controller,
-            &mut terminal,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both were just created and are owned by nobody else.
-    unsafe {
-        (
-            OwnedFd::from_raw_fd(controller),
-            OwnedFd::from_raw_fd(terminal),
-        )
-    }
-}
-
 #[test]
 fn write_to_a_terminal_prints_at_once() {
-    let (controller, terminal) = pty();
+    let (controller, terminal) = sysgate_testkit::openpty();
     let mut child = Command::new(env!("CARGO_BIN_EXE_sysgate"))
         .arg("repl")
         .stdin(Stdio::from(terminal.try_clone().unwrap()))

@@ -99,6 +99,35 @@ pub fn io_uring_refused() -> Option<String> {
     None
 }
 
+/// `openpty()` — a new pseudo-terminal: (controller, terminal), in the
+/// line discipline's default (cooked) mode.
+///
+/// # Panics
+/// If the system has no pseudo-terminals to give.
+pub fn openpty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let (mut controller, mut terminal) = (-1, -1);
+    // SAFETY: openpty writes two descriptors; the name, termios and winsize
+    // pointers may be null.
+    let rc = unsafe {
+        libc::openpty(
+            &mut controller,
+            &mut terminal,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both were just created and are owned by nobody else.
+    unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(controller),
+            std::os::fd::OwnedFd::from_raw_fd(terminal),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

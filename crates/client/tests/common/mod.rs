@@ -1,7 +1,7 @@
 //! Shared test helpers: temporary directories, socket pairs, fd counts.
 #![allow(dead_code)]
 
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -59,26 +59,8 @@ pub fn open_fds() -> usize {
 /// A pseudo-terminal in raw mode (no line editing, no `\n` → `\r\n`):
 /// (controller, terminal).
 pub fn pty() -> (OwnedFd, OwnedFd) {
-    let (mut controller, mut terminal) = (-1, -1);
-    // SAFETY: openpty writes two descriptors; the name, termios and winsize
-    // pointers may be null.
-    let rc = unsafe {
-        libc::openpty(
-            &mut controller,
-            &mut terminal,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both were just created and are owned by nobody else.
-    let fds = unsafe {
-        (
-            OwnedFd::from_raw_fd(controller),
-            OwnedFd::from_raw_fd(terminal),
-        )
-    };
+    let fds = sysgate_testkit::openpty();
+    let terminal = fds.1.as_raw_fd();
     let mut tio = std::mem::MaybeUninit::<libc::termios>::uninit();
     // SAFETY: tcgetattr fills the termios; cfmakeraw edits it in place;
     // tcsetattr reads it. The descriptor is the terminal just opened.
