@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 
 use sysgate_proto::{Arg, Buffer, Bytes, Completion, CompletionFlags, Op, SyscallOp, codes};
-use sysgate_sys::{ArgKind, Errno};
+use sysgate_sys::Errno;
 
 use crate::error::{Error, InvalidRequest};
 
@@ -421,9 +421,28 @@ impl Syscall {
     /// where the signature (or, for `fcntl`, `prctl` and `arch_prctl`, the
     /// option) says pointer, and changes to the program's mappings.
     fn check(op: &SyscallOp<'_>) -> Result<(), InvalidRequest> {
-        let Some(sig) = sysgate_sys::signature(op.nr) else {
+        let Some(masks) = sysgate_sys::arg_masks(op.nr) else {
             return Err(InvalidRequest::NoSignature(op.nr));
         };
+        let mut nonzero = 0u8;
+        for (i, a) in op.args.as_slice().iter().enumerate() {
+            if matches!(a, Arg::Imm(v) if *v != 0) {
+                nonzero |= 1 << i;
+            }
+        }
+        // The common case: the signature alone decides.
+        if !masks.options_matter {
+            let wrong = nonzero & masks.addresses;
+            if wrong == 0 {
+                return Ok(());
+            }
+            let sig = sysgate_sys::signature(op.nr).expect("a signature: it has masks");
+            return Err(InvalidRequest::PointerImmediate {
+                syscall: sig.name,
+                arg: wrong.trailing_zeros() as usize,
+            });
+        }
+        let sig = sysgate_sys::signature(op.nr).expect("a signature: it has masks");
         let mut known = [Some(0); 6];
         for (k, a) in known.iter_mut().zip(op.args.as_slice()) {
             *k = match a {
@@ -438,47 +457,16 @@ impl Syscall {
             });
         }
         let words = known.map(|k| k.unwrap_or(0));
-        let option_pointer = sysgate_sys::pointer_arg(op.nr, &words).map(|p| p.arg);
-        for (i, arg) in op.args.as_slice().iter().enumerate() {
-            let pointer = sig.args.get(i).is_some_and(|spec| is_pointer(&spec.kind))
-                || option_pointer == Some(i);
-            if matches!(arg, Arg::Imm(v) if *v != 0) && pointer {
-                return Err(InvalidRequest::PointerImmediate {
-                    syscall: sig.name,
-                    arg: i,
-                });
-            }
+        let option_pointer = sysgate_sys::pointer_arg(op.nr, &words).map_or(0, |p| 1 << p.arg);
+        let wrong = nonzero & (masks.addresses | option_pointer);
+        if wrong != 0 {
+            return Err(InvalidRequest::PointerImmediate {
+                syscall: sig.name,
+                arg: wrong.trailing_zeros() as usize,
+            });
         }
         Ok(())
     }
-}
-
-/// Whether an argument of this kind is an address the kernel dereferences
-/// or maps.
-fn is_pointer(kind: &ArgKind) -> bool {
-    use ArgKind::*;
-    matches!(
-        kind,
-        Path | Str
-            | StrArray
-            | InBuf { .. }
-            | OutBuf { .. }
-            | OutBufLenPtr { .. }
-            | OutRecords { .. }
-            | InStruct(_)
-            | OutStruct(_)
-            | InOutStruct(_)
-            | InArray { .. }
-            | OutArray { .. }
-            | InOutArray { .. }
-            | InIovec { .. }
-            | OutIovec { .. }
-            | InSockaddr { .. }
-            | OutSockaddr { .. }
-            | Ptr
-            | Addr
-            | MapRange
-    )
 }
 
 impl Operation for Syscall {

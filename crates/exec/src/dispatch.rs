@@ -49,11 +49,15 @@ pub(crate) fn refusal(nr: u32, args: &[u64; 6], class: ExecClass) -> Option<Refu
         }
         _ => {}
     }
-    let sig = sysgate_sys::signature(nr)?;
-    let fds = sig.args.iter().zip(args);
-    let mut fds = fds.filter(|(spec, _)| matches!(spec.kind, ArgKind::Fd | ArgKind::DirFd));
-    fds.find(|&(_, &fd)| held::is_held(fd as i32))
-        .map(|(_, &fd)| Refusal::HeldFd(fd as i32))
+    let mut fds = sysgate_sys::arg_masks(nr)?.fds;
+    while fds != 0 {
+        let fd = args[fds.trailing_zeros() as usize] as i32;
+        if held::is_held(fd) {
+            return Some(Refusal::HeldFd(fd));
+        }
+        fds &= fds - 1;
+    }
+    None
 }
 
 /// The argument of a call that installs a signal mask on the thread that

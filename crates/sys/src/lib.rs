@@ -68,6 +68,32 @@ pub fn signature(nr: u32) -> Option<&'static Signature> {
     SLOTS.get(nr as usize).and_then(|s| s.signature())
 }
 
+/// Which arguments of syscall `nr` are addresses and which descriptors,
+/// as bit masks (bit `i` for argument `i`); `None` without a signature.
+/// Precomputed: the checks on every request read it instead of walking
+/// the signature.
+pub fn arg_masks(nr: u32) -> Option<ArgMasks> {
+    let slot = SLOTS.get(nr as usize)?;
+    slot.signature()?;
+    Some(ArgMasks {
+        addresses: slot.address_args,
+        fds: slot.fd_args,
+        options_matter: slot.options_matter,
+    })
+}
+
+/// See [`arg_masks`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArgMasks {
+    /// Bit `i`: argument `i` is an address ([`ArgKind::is_address`]).
+    pub addresses: u8,
+    /// Bit `i`: argument `i` is a descriptor (`Fd` or `DirFd`).
+    pub fds: u8,
+    /// Whether an option decides that more arguments are addresses, or
+    /// that the call changes mappings ([`pointer_arg`], [`map_hazard`]).
+    pub options_matter: bool,
+}
+
 /// `signature_by_name(name)` — the full signature of syscall `name`, if
 /// sysgate has one.
 pub fn signature_by_name(name: &str) -> Option<&'static Signature> {

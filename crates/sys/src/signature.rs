@@ -323,6 +323,36 @@ impl ArgKind {
         }
     }
 
+    /// Whether the kernel takes this argument as an address in the
+    /// caller's memory (a buffer, a struct, a string, a raw pointer or a
+    /// mapping): the entry points that take no raw pointers pass only
+    /// NULL or one of the request's buffers here.
+    pub const fn is_address(&self) -> bool {
+        use ArgKind::*;
+        matches!(
+            self,
+            Path | Str
+                | StrArray
+                | InBuf { .. }
+                | OutBuf { .. }
+                | OutBufLenPtr { .. }
+                | OutRecords { .. }
+                | InStruct(_)
+                | OutStruct(_)
+                | InOutStruct(_)
+                | InArray { .. }
+                | OutArray { .. }
+                | InOutArray { .. }
+                | InIovec { .. }
+                | OutIovec { .. }
+                | InSockaddr { .. }
+                | OutSockaddr { .. }
+                | Ptr
+                | Addr
+                | MapRange
+        )
+    }
+
     /// Whether this is a plain integer that can hold a length or count
     /// (`Int`, `Uint`, `Size`).
     pub const fn is_integer(&self) -> bool {

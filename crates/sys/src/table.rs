@@ -619,6 +619,17 @@ pub const TABLE_SIZE: usize = Sysno::last().id() as usize + 1;
 /// "No entry" in a [`Slot`] index.
 const NONE: u16 = u16::MAX;
 
+/// Calls where an option decides that an integer argument is an address
+/// ([`pointer_arg`](crate::pointer_arg)) or that the call changes the
+/// program's mappings ([`map_hazard`](crate::map_hazard)).
+const OPTION_POINTERS: &[Sysno] = &[
+    Sysno::fcntl,
+    Sysno::prctl,
+    #[cfg(target_arch = "x86_64")]
+    Sysno::arch_prctl,
+    Sysno::mmap,
+];
+
 /// What [`SLOTS`] knows about one number.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Slot {
@@ -631,6 +642,14 @@ pub(crate) struct Slot {
     /// The class depends on the arguments (see
     /// [`class_of_call`](crate::class_of_call)).
     pub(crate) refined: bool,
+    /// Bit `i`: argument `i` is an address ([`ArgKind::is_address`]).
+    pub(crate) address_args: u8,
+    /// Bit `i`: argument `i` is a descriptor (`Fd` or `DirFd`).
+    pub(crate) fd_args: u8,
+    /// Whether an integer argument can be an address, or the call changes
+    /// mappings, depending on its options (see
+    /// [`pointer_arg`](crate::pointer_arg), [`map_hazard`](crate::map_hazard)).
+    pub(crate) options_matter: bool,
 }
 
 impl Slot {
@@ -652,6 +671,9 @@ const fn build_slots() -> [Slot; TABLE_SIZE] {
         sig: NONE,
         class_entry: NONE,
         refined: false,
+        address_args: 0,
+        fd_args: 0,
+        options_matter: false,
     }; TABLE_SIZE];
     let mut nr = 0;
     while nr < TABLE_SIZE {
@@ -670,8 +692,28 @@ const fn build_slots() -> [Slot; TABLE_SIZE] {
     let mut i = 0;
     while i < SIGNATURES.len() {
         let s = &SIGNATURES[i];
-        slots[s.nr as usize].class = s.class;
-        slots[s.nr as usize].sig = i as u16;
+        let slot = &mut slots[s.nr as usize];
+        slot.class = s.class;
+        slot.sig = i as u16;
+        let mut a = 0;
+        while a < s.args.len() {
+            let kind = &s.args[a].kind;
+            if kind.is_address() {
+                slot.address_args |= 1 << a;
+            }
+            if matches!(kind, Fd | DirFd) {
+                slot.fd_args |= 1 << a;
+            }
+            if matches!(kind, MapRange) {
+                slot.options_matter = true;
+            }
+            a += 1;
+        }
+        i += 1;
+    }
+    let mut i = 0;
+    while i < OPTION_POINTERS.len() {
+        slots[OPTION_POINTERS[i].id() as usize].options_matter = true;
         i += 1;
     }
     let mut i = 0;

@@ -775,3 +775,35 @@ fn mapping_changes_are_named() {
     assert_eq!(map_hazard(mmap, &flags(Some(0x32))), Some(0)); // …|MAP_FIXED
     assert_eq!(map_hazard(mmap, &flags(None)), Some(0)); // not known yet
 }
+
+#[test]
+fn argument_masks_agree_with_the_signatures() {
+    for sig in crate::signatures() {
+        let m = crate::arg_masks(sig.nr).unwrap();
+        for (i, a) in sig.args.iter().enumerate() {
+            assert_eq!(
+                m.addresses >> i & 1 == 1,
+                a.kind.is_address(),
+                "{} arg {i}",
+                sig.name
+            );
+            let fd = matches!(a.kind, ArgKind::Fd | ArgKind::DirFd);
+            assert_eq!(m.fds >> i & 1 == 1, fd, "{} arg {i}", sig.name);
+        }
+        assert_eq!(m.addresses >> sig.args.len(), 0, "{}", sig.name);
+        // Every call whose options make addresses or change mappings is
+        // marked, or the fast path would skip its check.
+        let mut words = [0u64; 6];
+        for option in [0u64, 1, 2, 3, 4, 5, 15, 16, 36, 0x1001, 0x1003, 0x10] {
+            words[0] = option;
+            words[1] = option;
+            if crate::pointer_arg(sig.nr, &words).is_some() {
+                assert!(m.options_matter, "{} option {option:#x}", sig.name);
+            }
+        }
+        if crate::map_hazard(sig.nr, &[None; 6]).is_some() {
+            assert!(m.options_matter, "{}", sig.name);
+        }
+    }
+    assert_eq!(crate::arg_masks(u32::MAX), None);
+}
