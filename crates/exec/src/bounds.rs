@@ -8,7 +8,8 @@
 //! buffers runs, [`check`] makes sure all of that lies inside the call's
 //! own buffers, using the signature: a buffer shorter than its length or
 //! count argument, a struct shorter than its type, an iovec, msghdr or
-//! mmsghdr pointing outside the buffers, a handler address in a
+//! mmsghdr pointing outside the buffers, a path or string without its NUL
+//! before the call's memory ends, a handler address in a
 //! `struct sigaction`, or a buffer where the call takes an address to map
 //! (`brk`, `mmap`, `munmap`) is refused with
 //! [`sysgate_proto::codes::BAD_BUFFER`] and never run.
@@ -66,6 +67,10 @@ fn arg_fits(call: &PreparedCall, sig: &Signature, i: usize, have: u64) -> bool {
     let a = &call.args;
     let at_least = |need: Option<u64>| need.is_some_and(|n| n <= have);
     let word = |j: usize| a.get(j).copied().unwrap_or(0);
+    let nul_inside = || {
+        call.arg_bytes(i, have as usize)
+            .is_some_and(|b| b.contains(&0))
+    };
     let Some(spec) = sig.args.get(i) else {
         // Beyond the signature: the kernel ignores the word.
         return true;
@@ -80,6 +85,10 @@ fn arg_fits(call: &PreparedCall, sig: &Signature, i: usize, have: u64) -> bool {
         }
         ArgKind::OutBufLenPtr { len_ptr_arg } | ArgKind::OutSockaddr { len_ptr_arg } => {
             at_least(socklen(call, len_ptr_arg.into()))
+        }
+        // What the kernel only writes (`oldact`) holds no handler yet.
+        ArgKind::OutStruct(StructKind::Sigaction) => {
+            at_least(struct_len(call, StructKind::Sigaction, i))
         }
         ArgKind::InStruct(k) | ArgKind::InOutStruct(k) | ArgKind::OutStruct(k) => {
             let need = struct_len(call, k, i);
@@ -101,17 +110,39 @@ fn arg_fits(call: &PreparedCall, sig: &Signature, i: usize, have: u64) -> bool {
                     .is_some_and(|array| iovecs_ok(call, &array))
         }
         ArgKind::Ptr => at_least(Some(ptr_len(call))),
+        // The kernel reads up to the NUL: it must be inside the buffer.
+        ArgKind::Path | ArgKind::Str => nul_inside(),
+        ArgKind::StrArray => str_array_ok(call, i, have),
         // An address the call maps, moves or unmaps: never a buffer.
         ArgKind::Addr | ArgKind::MapRange => false,
         _ => match sysgate_sys::pointer_arg(call.nr, a) {
-            Some(p) if p.arg == i => at_least(Some(match p.len {
-                PointerLen::Bytes(n) => n,
-                PointerLen::FromArg(j) => word(j),
-            })),
+            Some(p) if p.arg == i => match p.len {
+                PointerLen::Bytes(n) => at_least(Some(n)),
+                PointerLen::FromArg(j) => at_least(Some(word(j))),
+                PointerLen::CStr => nul_inside(),
+            },
             // A buffer's address passed as a number: nothing is accessed.
             _ => true,
         },
     }
+}
+
+/// An `argv`-like array at argument `i` (`have` bytes): string pointers up
+/// to a NULL one, all inside the buffer, each string ending inside the
+/// call's memory.
+fn str_array_ok(call: &PreparedCall, i: usize, have: u64) -> bool {
+    let Some(array) = call.arg_bytes(i, have as usize) else {
+        return false;
+    };
+    for ptr in array.chunks_exact(8).filter_map(|w| word_at(w, 0)) {
+        if ptr == 0 {
+            return true;
+        }
+        if !call.c_str_at(ptr) {
+            return false;
+        }
+    }
+    false
 }
 
 /// The length `socklen_t *` argument `j` holds: `Some(0)` for NULL (the

@@ -13,6 +13,9 @@ use std::borrow::Cow;
 use sysgate_proto::{ArenaRange, Arg, Buffer, Bytes, SyscallOp};
 use sysgate_ring::Arena;
 
+/// `PATH_MAX`: the longest string a call reads.
+const PATH_MAX: u64 = 4096;
+
 /// One 16-byte, 16-aligned unit of buffer memory.
 #[derive(Clone, Copy)]
 #[repr(C, align(16))]
@@ -235,6 +238,14 @@ impl PreparedCall {
     /// Runs the call on this thread and returns the raw result (`-errno` on
     /// failure).
     pub(crate) fn run(&mut self) -> i64 {
+        // `close_range` runs around the gateway's descriptors on whichever
+        // thread runs it (inline, a worker, a chain's continuation).
+        if self.nr == libc::SYS_close_range as u32 {
+            let [first, last, flags, ..] = self.args;
+            if let Some(r) = crate::held::close_range_sparing_held(first, last, flags) {
+                return r;
+            }
+        }
         // SAFETY: every argument that names one of this call's buffers points
         // into `self.local`, which is alive and exclusively borrowed for the
         // duration of the call and as large as validation allowed, or into
@@ -326,6 +337,28 @@ impl PreparedCall {
         let arena = self.arena.as_ref()?;
         let offset = ptr.checked_sub(arena.address(0, 0)?)?;
         arena.read_to_vec(offset, len).ok().map(Cow::Owned)
+    }
+
+    /// Whether a NUL-terminated string starting at `ptr` ends inside the
+    /// call's memory: its own buffers, or the arena (read up to
+    /// `PATH_MAX` bytes, the longest string a call takes).
+    pub(crate) fn c_str_at(&self, ptr: u64) -> bool {
+        let local = chunk_bytes(&self.local);
+        if let Some(start) = ptr.checked_sub(self.local.as_ptr() as u64)
+            && start < local.len() as u64
+        {
+            return local[start as usize..].contains(&0);
+        }
+        let Some(arena) = &self.arena else {
+            return false;
+        };
+        let Some(offset) = arena.address(0, 0).and_then(|base| ptr.checked_sub(base)) else {
+            return false;
+        };
+        let len = (arena.len() as u64).saturating_sub(offset).min(PATH_MAX);
+        arena
+            .read_to_vec(offset, len)
+            .is_ok_and(|bytes| bytes.contains(&0))
     }
 
     /// Lets `edit` change the first bytes of buffer argument `arg` (at most

@@ -42,7 +42,8 @@ pub(crate) fn refusal(nr: u32, args: &[u64; 6], class: ExecClass) -> Option<Refu
         return Some(Refusal::Class(sysgate_sys::call_reason(nr, args)));
     }
     match nr as libc::c_long {
-        // A range, not descriptors: it runs around the held ones.
+        // A range, not descriptors: it runs around the held ones
+        // (`PreparedCall::run`).
         libc::SYS_close_range => return None,
         libc::SYS_rt_sigaction if args[1] != 0 && interrupt::is_ours(args[0] as i32) => {
             return Some(Refusal::InterruptSignal(args[0] as i32));
@@ -169,11 +170,6 @@ pub(crate) fn inline_step(call: &mut PreparedCall, flags: SubmissionFlags, ctx: 
     }
     match class {
         ExecClass::NonBlocking if waits_for_lock(call) => Step::Punt(Account::Unbounded, None),
-        ExecClass::NonBlocking if call.nr == nr(libc::SYS_close_range) => {
-            let [first, last, flags, ..] = call.args;
-            let spared = held::close_range_sparing_held(first, last, flags);
-            Step::Done(spared.unwrap_or_else(|| call.run()))
-        }
         ExecClass::NonBlocking => Step::Done(call.run()),
         ExecClass::NowaitCapable => match try_nowait(call) {
             Step::Done(r) => Step::Done(call.total(r)),

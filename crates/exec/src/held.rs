@@ -141,7 +141,8 @@ fn held_in(first: u32, last: u32) -> Vec<u32> {
 /// up" closes the program's descriptors and leaves the gateway's. `None`
 /// if no held descriptor is in the range (run the call as it is).
 pub(crate) fn close_range_sparing_held(first: u64, last: u64, flags: u64) -> Option<i64> {
-    let (first, last) = (u32::try_from(first).ok()?, u32::try_from(last).ok()?);
+    // The kernel's parameters are `unsigned int`: the low 32 bits count.
+    let (first, last) = (first as u32, last as u32);
     let held = held_in(first, last);
     if held.is_empty() {
         return None;
@@ -219,7 +220,9 @@ mod tests {
             None,
             "nothing held there"
         );
-        assert_eq!(close_range_sparing_held(lo, hi, 0), Some(0));
+        // The kernel reads `unsigned int`s: bits above 32 change nothing.
+        let (lo_wide, hi_wide) = (lo | 1 << 32, hi | 1 << 40);
+        assert_eq!(close_range_sparing_held(lo_wide, hi_wide, 0), Some(0));
         let still: Vec<bool> = copies.iter().map(|&c| open(c)).collect();
         drop(held);
         for c in [copies[1], copies[3]] {

@@ -204,29 +204,75 @@ fn descriptors_the_gateway_holds_are_not_touched() {
     assert!(open(fd as i32), "still open, still ours");
     drop(held);
 
-    // A range runs around held descriptors. Three copies far above what
-    // the other tests of this process open, the middle one held: a
-    // close_range over all three closes the outer two only.
-    let copies: Vec<_> = (0..3)
-        .map(|_| {
-            // SAFETY: F_DUPFD_CLOEXEC only creates a new descriptor.
-            let c = unsafe { libc::fcntl(fd as i32, libc::F_DUPFD_CLOEXEC, 900) };
-            assert!(c >= 900, "no descriptor above 900");
-            c
-        })
-        .collect();
-    // SAFETY: the middle copy is ours; it stays open until closed below.
-    let middle = unsafe { std::os::fd::BorrowedFd::borrow_raw(copies[1]) };
-    let held = sysgate_exec::hold_fd(middle);
-    let (lo, hi) = (copies[0] as u64, copies[2] as u64);
-    let c = h.run(call(3, nr(libc::SYS_close_range), &[lo, hi, 0]));
-    assert_eq!(c.result, 0);
-    let still: Vec<bool> = copies.iter().map(|&c| open(c)).collect();
-    drop(held);
-    common::close(copies[1]);
-    assert_eq!(still, [false, true, false], "{copies:?}");
+    // A range runs around held descriptors, inline and on a worker. Three
+    // consecutive copies far above what the other tests of this process
+    // open, the middle one held: a close_range over all three closes the
+    // outer two only.
+    for (base, flags) in [
+        (900, SubmissionFlags::empty()),
+        (950, SubmissionFlags::ASYNC),
+    ] {
+        let copies: Vec<_> = (0..3)
+            .map(|_| {
+                // SAFETY: F_DUPFD_CLOEXEC only creates a new descriptor.
+                unsafe { libc::fcntl(fd as i32, libc::F_DUPFD_CLOEXEC, base) }
+            })
+            .collect();
+        assert_eq!(copies, [base, base + 1, base + 2], "descriptors in use");
+        // SAFETY: the middle copy is ours; it stays open until closed below.
+        let middle = unsafe { std::os::fd::BorrowedFd::borrow_raw(copies[1]) };
+        let held = sysgate_exec::hold_fd(middle);
+        let (lo, hi) = (copies[0] as u64, copies[2] as u64);
+        let c = h.run(call(3, nr(libc::SYS_close_range), &[lo, hi, 0]).with_flags(flags));
+        assert_eq!(c.result, 0, "{flags:?}");
+        let still: Vec<bool> = copies.iter().map(|&c| open(c)).collect();
+        drop(held);
+        common::close(copies[1]);
+        assert_eq!(still, [false, true, false], "{flags:?}");
+    }
     let c = h.run(call(2, nr(libc::SYS_fcntl), &[fd, libc::F_GETFD as u64]));
     assert!(c.result >= 0, "released: runs again");
+}
+
+/// A path or string buffer without its NUL would let the kernel read on
+/// past the buffer: refused, and run once terminated.
+#[test]
+fn strings_must_end_inside_their_buffer() {
+    let mut h = Harness::new();
+    let cwd = libc::AT_FDCWD as u64;
+    let open = |id, path: &[u8]| {
+        with_in_bytes(
+            id,
+            nr(libc::SYS_openat),
+            path,
+            &[cwd, BUF0, libc::O_RDONLY as u64],
+        )
+    };
+    refused(
+        &mut h,
+        open(1, b"/dev/null"),
+        codes::BAD_BUFFER,
+        "path without NUL",
+    );
+    let c = h.run(open(2, b"/dev/null\0"));
+    assert!(c.result >= 0, "terminated path: {}", c.result);
+    common::close(c.result as i32);
+    // prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, name): a string.
+    let vma = |id, name: &[u8]| {
+        with_in_bytes(id, nr(libc::SYS_prctl), name, &[0x5356_4d41, 0, 0, 0, BUF0])
+    };
+    refused(
+        &mut h,
+        vma(3, b"name"),
+        codes::BAD_BUFFER,
+        "vma name without NUL",
+    );
+    let c = h.run(vma(4, b"name\0"));
+    assert!(
+        !c.flags.contains(CompletionFlags::REFUSED),
+        "ran: {}",
+        c.result
+    );
 }
 
 #[test]
@@ -240,6 +286,15 @@ fn buffers_shorter_than_the_call_reaches_are_refused() {
         with_out_buf(1, nr(libc::SYS_read), 1, &[r as u64, BUF0, 64]),
         codes::BAD_BUFFER,
         "read past its buffer",
+    );
+    // fcntl(r, F_GETLK | 1 << 32, <1 byte>): the kernel reads the command as
+    // an `unsigned int`, sees F_GETLK and writes a 32-byte `struct flock`.
+    let getlk = libc::F_GETLK as u64 | 1 << 32;
+    refused(
+        &mut h,
+        with_out_buf(3, nr(libc::SYS_fcntl), 1, &[r as u64, getlk, BUF0]),
+        codes::BAD_BUFFER,
+        "F_GETLK with high bits, 1-byte lock",
     );
     // write(w, <2 bytes>, 4096): would read past it.
     refused(

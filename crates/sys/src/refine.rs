@@ -40,6 +40,8 @@ pub enum PointerLen {
     Bytes(u64),
     /// As many bytes as argument `.0` says.
     FromArg(usize),
+    /// A NUL-terminated string: the kernel reads up to its NUL.
+    CStr,
 }
 
 /// Syscalls whose class depends on their arguments (see [`class_of_call`]).
@@ -209,12 +211,22 @@ pub fn call_reason(nr: u32, args: &[u64; 6]) -> Option<&'static str> {
     }
 }
 
+/// `int(word)` — the value the kernel sees in an `int` or `unsigned int`
+/// parameter: the low 32 bits of the register. `prctl`'s and
+/// `arch_prctl`'s option, `fcntl`'s command, `keyctl`'s operation and
+/// `rt_sigaction`'s signal are such parameters, so `PR_SET_SECCOMP | 1 << 32`
+/// is `PR_SET_SECCOMP` to the kernel and must be to sysgate too.
+#[inline]
+const fn int(word: u64) -> u64 {
+    word as u32 as u64
+}
+
 /// The refined class and reason of a refined syscall; `None` where the
 /// syscall's own class stands.
 fn refined(nr: u32, args: &[u64; 6]) -> Option<(ExecClass, Option<&'static str>)> {
     use ExecClass::*;
     let sysno = Sysno::new(nr as usize)?;
-    let option = args[0];
+    let option = int(args[0]);
     match sysno {
         Sysno::prctl => Some(match option {
             PR_SET_SECCOMP => (BreaksRunner, Some(SECCOMP)),
@@ -226,6 +238,7 @@ fn refined(nr: u32, args: &[u64; 6]) -> Option<(ExecClass, Option<&'static str>)
             PR_SET_KEEPCAPS | PR_CAPBSET_DROP | PR_SET_SECUREBITS | PR_SET_NO_NEW_PRIVS => {
                 (PerThreadState, Some(THREAD_CREDS))
             }
+            // arg2 is an `unsigned long`: all 64 bits count.
             PR_CAP_AMBIENT if args[1] != PR_CAP_AMBIENT_IS_SET => {
                 (PerThreadState, Some(THREAD_CREDS))
             }
@@ -280,16 +293,15 @@ pub fn pointer_arg(nr: u32, args: &[u64; 6]) -> Option<ArgPointer> {
             write,
         })
     };
-    let cmd = args[1];
     match sysno {
-        Sysno::fcntl => match cmd {
+        Sysno::fcntl => match int(args[1]) {
             F_GETLK | F_OFD_GETLK => at(2, FLOCK_SIZE, true),
             F_SETLK | F_SETLKW | F_OFD_SETLK | F_OFD_SETLKW => at(2, FLOCK_SIZE, false),
             F_GETOWN_EX | F_GETOWNER_UIDS | F_GET_RW_HINT | F_GET_FILE_RW_HINT => at(2, 8, true),
             F_SETOWN_EX | F_SET_RW_HINT | F_SET_FILE_RW_HINT => at(2, 8, false),
             _ => None,
         },
-        Sysno::prctl => match args[0] {
+        Sysno::prctl => match int(args[0]) {
             PR_GET_PDEATHSIG
             | PR_GET_UNALIGN
             | PR_GET_FPEMU
@@ -308,11 +320,15 @@ pub fn pointer_arg(nr: u32, args: &[u64; 6]) -> Option<ArgPointer> {
             PR_SCHED_CORE if args[1] == PR_SCHED_CORE_GET => at(4, 8, true),
             // The name of an anonymous mapping: a string of at most 80
             // bytes, read up to its NUL.
-            PR_SET_VMA => at(4, 1, false),
+            PR_SET_VMA => Some(ArgPointer {
+                arg: 4,
+                len: PointerLen::CStr,
+                write: false,
+            }),
             _ => None,
         },
         #[cfg(target_arch = "x86_64")]
-        Sysno::arch_prctl if ARCH_READ_CODES.contains(&args[0]) => at(1, 8, true),
+        Sysno::arch_prctl if ARCH_READ_CODES.contains(&int(args[0])) => at(1, 8, true),
         _ => None,
     }
 }

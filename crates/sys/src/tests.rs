@@ -807,3 +807,51 @@ fn argument_masks_agree_with_the_signatures() {
     }
     assert_eq!(crate::arg_masks(u32::MAX), None);
 }
+
+/// The kernel reads an option, command or signal declared `int` from the
+/// low 32 bits of its register: a word with higher bits set is the same
+/// call, and must be classed and bounds-checked as that call.
+#[test]
+fn high_bits_of_int_parameters_change_nothing() {
+    const HIGH: u64 = 0xffff_ffff_0000_0000;
+    let calls: &[(&str, &[u64])] = &[
+        ("prctl", &[22, 1]),     // PR_SET_SECCOMP
+        ("prctl", &[38, 1]),     // PR_SET_NO_NEW_PRIVS
+        ("rt_sigaction", &[33]), // glibc's SIGSETXID
+        ("keyctl", &[1]),        // KEYCTL_JOIN_SESSION_KEYRING
+        ("fcntl", &[3, 5, 0]),   // F_GETLK
+        ("prctl", &[16, 0]),     // PR_GET_NAME
+    ];
+    #[cfg(target_arch = "x86_64")]
+    let calls = [
+        calls,
+        &[
+            ("arch_prctl", &[0x1002, 0][..]),
+            ("arch_prctl", &[0x1003, 0]),
+        ],
+    ]
+    .concat();
+    for &(name, words) in calls.iter() {
+        let plain = args_of(words);
+        // The option is argument 0, except fcntl's command (argument 1).
+        let at = usize::from(name == "fcntl");
+        let mut wide = plain;
+        wide[at] |= HIGH;
+        let n = nr(name);
+        assert_eq!(
+            class_of_call(n, &wide),
+            class_of_call(n, &plain),
+            "{name}{words:?}"
+        );
+        assert_eq!(
+            call_reason(n, &wide),
+            call_reason(n, &plain),
+            "{name}{words:?}"
+        );
+        assert_eq!(
+            pointer_arg(n, &wide),
+            pointer_arg(n, &plain),
+            "{name}{words:?}"
+        );
+    }
+}
