@@ -24,6 +24,7 @@ pub mod codes;
 #[doc(hidden)]
 pub mod fuzz;
 mod message;
+mod plain;
 mod validate;
 
 pub use codec::{
@@ -34,6 +35,7 @@ pub use message::{
     ArenaRange, Arg, Args, Buffer, Bytes, CancelTarget, Completion, CompletionFlags, LinkedOutput,
     Op, Reloc, Submission, SubmissionFlags, SyscallOp,
 };
+pub use plain::{PLAIN_COMPLETION_LEN, PlainCall, PlainCompletion, plain_call_len};
 pub use validate::ValidationError;
 
 /// The format version: the first byte of every frame.

@@ -135,6 +135,19 @@ impl PreparedCall {
         call
     }
 
+    /// A call whose arguments are all words: nothing to lay out.
+    pub(crate) fn immediate(nr: u32, args: [u64; 6]) -> Self {
+        PreparedCall {
+            nr,
+            args,
+            local: Vec::new(),
+            slots: Vec::new(),
+            arena: None,
+            arg_bufs: [None; 6],
+            moved: 0,
+        }
+    }
+
     fn lay_out(&mut self, bufs: &[Buffer<'_>], chain: ChainSoFar<'_>, arena: Option<&Arena>) {
         // The bytes a buffer starts with (if any), or the arena bytes it is.
         enum Source<'b> {

@@ -10,8 +10,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sysgate_proto::{
-    CancelTarget, Completion, CompletionFlags, DecodeError, Op, Submission, SubmissionFlags, codes,
-    decode, peek_user_data,
+    CancelTarget, Completion, CompletionFlags, DecodeError, Op, PlainCall, Submission,
+    SubmissionFlags, codes, decode, peek_user_data,
 };
 
 use crate::call::{ChainSoFar, Outputs, PreparedCall};

@@ -5,7 +5,8 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use sysgate_proto::{
-    Completion, CompletionFlags, EncodeError, codes, encode_into, encode_to_vec, peek_user_data,
+    Completion, CompletionFlags, EncodeError, PLAIN_COMPLETION_LEN, PlainCompletion, codes,
+    encode_into, encode_to_vec, peek_user_data,
 };
 use sysgate_ring::{CompletionPoster, Consumer, RingError, RingWaker, WaitStatus};
 
@@ -367,6 +368,20 @@ impl CompletionBatch {
                 self.ends.push(self.frames.len());
             }
         }
+    }
+
+    /// Encodes a completion without outputs onto the batch.
+    pub(crate) fn push_plain(&mut self, user_data: u64, result: i64, flags: CompletionFlags) {
+        let start = self.frames.len();
+        self.frames.resize(start + PLAIN_COMPLETION_LEN, 0);
+        let c = PlainCompletion {
+            user_data,
+            result,
+            flags,
+        };
+        // Cannot fail: the room was just made.
+        let _ = c.encode(&mut self.frames[start..]);
+        self.ends.push(self.frames.len());
     }
 
     /// How many completions wait in the batch.

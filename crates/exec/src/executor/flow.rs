@@ -23,7 +23,7 @@ pub(super) struct Pass {
 
 impl Pass {
     pub(super) fn post(&mut self, user_data: u64, result: i64, flags: CompletionFlags) {
-        self.batch.push(&Completion::new(user_data, result, flags));
+        self.batch.push_plain(user_data, result, flags);
     }
 }
 
@@ -154,6 +154,18 @@ pub(super) fn dispatch_frame(
             started: false,
             held,
         });
+        return;
+    }
+    if pass.chain.is_none()
+        && let Some(plain) = PlainCall::decode(frame)
+        && !plain.flags.links_next()
+    {
+        // The common shape, valid as decoded: no `Submission` is built.
+        let call = PreparedCall::immediate(plain.nr, plain.args);
+        let started = start_call(shared, ctx, pass, plain.user_data, plain.flags, call);
+        if let Started::Pooled(job) = started {
+            job.submit(shared, &pool.handle(), None, ctx);
+        }
         return;
     }
     let sub: Submission<'_> = match decode(frame) {
@@ -427,39 +439,68 @@ pub(super) fn start(
             };
         }
     };
-    let mut call = PreparedCall::new(op, chain, shared.arena.get());
+    let call = PreparedCall::new(op, chain, shared.arena.get());
+    start_call(shared, ctx, pass, sub.user_data, sub.flags, call)
+}
+
+/// Runs a prepared call on this thread if it can finish here (the syscall
+/// part of [`start`]).
+fn start_call(
+    shared: &Arc<Shared>,
+    ctx: Context,
+    pass: &mut Pass,
+    user_data: u64,
+    flags: SubmissionFlags,
+    mut call: PreparedCall,
+) -> Started {
     let filled = filled_buffer(&call);
-    let result = match inline_step(&mut call, sub.flags, ctx) {
+    let result = match inline_step(&mut call, flags, ctx) {
         Step::Done(result) => result,
         Step::Refused(code) => {
             pass.refused += 1;
-            pass.post(sub.user_data, code, CompletionFlags::REFUSED);
+            pass.post(user_data, code, CompletionFlags::REFUSED);
             return Started::Here {
                 result: code,
                 ok: false,
                 outputs: Outputs::default(),
             };
         }
-        _ if sub.flags.contains(SubmissionFlags::NOWAIT) => -i64::from(libc::EAGAIN),
+        _ if flags.contains(SubmissionFlags::NOWAIT) => -i64::from(libc::EAGAIN),
         // Parked on readiness (or, without a reactor, given a worker).
         Step::WouldBlock { fd, events } => {
-            let mut job = punt_job(shared, Account::Unbounded, None, sub, call, filled);
+            let mut job = punt_job(
+                shared,
+                Account::Unbounded,
+                None,
+                (user_data, flags),
+                call,
+                filled,
+            );
             job.wait = Some((fd, events));
             return Started::Pooled(job);
         }
         Step::Punt(account, key) => {
-            return Started::Pooled(punt_job(shared, account, key, sub, call, filled));
+            return Started::Pooled(punt_job(
+                shared,
+                account,
+                key,
+                (user_data, flags),
+                call,
+                filled,
+            ));
         }
     };
     pass.inline += 1;
     let ok = result >= 0 && !is_short(&call, result);
-    let c = completion(
-        sub.user_data,
-        result,
-        CompletionFlags::INLINE,
-        &call,
-        filled,
-    );
+    if call.is_immediate() {
+        pass.post(user_data, result, CompletionFlags::INLINE);
+        return Started::Here {
+            result,
+            ok,
+            outputs: Outputs::default(),
+        };
+    }
+    let c = completion(user_data, result, CompletionFlags::INLINE, &call, filled);
     pass.batch.push(&c);
     Started::Here {
         result,

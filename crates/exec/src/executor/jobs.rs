@@ -8,11 +8,10 @@ pub(super) fn punt_job(
     shared: &Arc<Shared>,
     account: Account,
     key: Option<crate::pool::FileKey>,
-    sub: &Submission<'_>,
+    (user_data, flags): (u64, SubmissionFlags),
     call: PreparedCall,
     filled: Option<usize>,
 ) -> Box<PuntedCall> {
-    let user_data = sub.user_data;
     let id = {
         let mut jobs = shared.lock_jobs();
         jobs.next_id += 1;
@@ -35,7 +34,7 @@ pub(super) fn punt_job(
         account,
         key,
         user_data,
-        flags: sub.flags,
+        flags,
         call,
         filled,
         wait: None,

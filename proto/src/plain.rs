@@ -1,0 +1,187 @@
+//! The two shapes nearly every frame has, read and written in place.
+//!
+//! A call whose arguments are all plain words (no buffers, relocations or
+//! link results) and a completion without outputs are most of the traffic
+//! of a gateway: `getppid`, `close`, `fsync`, `lseek` and every answer
+//! that carries only a result word. [`PlainCall`] and [`PlainCompletion`]
+//! read those frames straight out of the ring's bytes and write them
+//! straight into it: the same bytes as [`crate::encode_into`] writes for
+//! the equivalent [`Submission`](crate::Submission) or
+//! [`Completion`](crate::Completion) (SPEC.md; property tests compare the
+//! two), without building either. A frame of any other shape is `None`
+//! here and goes through [`crate::decode`].
+//!
+//! A [`PlainCall`] that decodes is also valid: its flags are all known
+//! bits, and it has at most [`MAX_ARGS`] arguments, which is everything
+//! [`Submission::validate`](crate::Submission::validate) checks of such a
+//! call outside a link chain.
+
+use crate::{CompletionFlags, MAX_ARGS, SubmissionFlags, VERSION};
+
+/// Offsets of a submission frame (SPEC.md): version, `user_data`, flags,
+/// the op's tag (`Syscall` = 0), `nr`, the argument count, then per
+/// argument a tag (`Imm` = 0) and a word, then the buffer and relocation
+/// counts.
+const SUB_USER_DATA: usize = 1;
+const SUB_FLAGS: usize = 9;
+const SUB_OP_TAG: usize = 10;
+const SUB_NR: usize = 14;
+const SUB_ARGC: usize = 18;
+const SUB_ARGS: usize = 26;
+/// Bytes of one argument: its tag and its word.
+const ARG_LEN: usize = 12;
+
+/// Offsets of a completion frame: version, `user_data`, result, flags,
+/// output count.
+const COMP_USER_DATA: usize = 1;
+const COMP_RESULT: usize = 9;
+const COMP_FLAGS: usize = 17;
+const COMP_OUTPUTS: usize = 21;
+
+/// Bytes of a plain call with `n` arguments.
+pub const fn plain_call_len(n: usize) -> usize {
+    SUB_ARGS + ARG_LEN * n + 16
+}
+
+/// Bytes of a plain completion.
+pub const PLAIN_COMPLETION_LEN: usize = COMP_OUTPUTS + 8;
+
+fn word(b: &[u8], at: usize) -> u64 {
+    let mut w = [0; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+fn word32(b: &[u8], at: usize) -> u32 {
+    let mut w = [0; 4];
+    w.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(w)
+}
+
+/// A syscall whose arguments are all words: what `Op::Syscall` with only
+/// `Arg::Imm` arguments, no buffers and no relocations encodes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlainCall {
+    /// The request's `user_data`.
+    pub user_data: u64,
+    /// Its flags (known bits only).
+    pub flags: SubmissionFlags,
+    /// The syscall number.
+    pub nr: u32,
+    /// How many of `args` the call has (at most [`MAX_ARGS`]).
+    pub argc: u8,
+    /// The argument words; those past `argc` are 0.
+    pub args: [u64; MAX_ARGS],
+}
+
+impl PlainCall {
+    /// `PlainCall::decode(frame)` — the call `frame` carries (version byte
+    /// included) if it has this shape and only known flags; `None`
+    /// otherwise (decode it with [`crate::decode`], which reports what is
+    /// wrong, if anything).
+    #[inline]
+    pub fn decode(frame: &[u8]) -> Option<PlainCall> {
+        if frame.len() < plain_call_len(0) || frame[0] != VERSION || word32(frame, SUB_OP_TAG) != 0
+        {
+            return None;
+        }
+        let flags = SubmissionFlags::from_bits_retain(frame[SUB_FLAGS]);
+        if flags.unknown_bits() != 0 {
+            return None;
+        }
+        let argc = usize::try_from(word(frame, SUB_ARGC))
+            .ok()
+            .filter(|&n| n <= MAX_ARGS)?;
+        if frame.len() != plain_call_len(argc) {
+            return None;
+        }
+        let mut args = [0; MAX_ARGS];
+        for (i, arg) in args.iter_mut().enumerate().take(argc) {
+            let at = SUB_ARGS + ARG_LEN * i;
+            if word32(frame, at) != 0 {
+                return None;
+            }
+            *arg = word(frame, at + 4);
+        }
+        let counts = SUB_ARGS + ARG_LEN * argc;
+        if word(frame, counts) != 0 || word(frame, counts + 8) != 0 {
+            return None;
+        }
+        Some(PlainCall {
+            user_data: word(frame, SUB_USER_DATA),
+            flags,
+            nr: word32(frame, SUB_NR),
+            argc: argc as u8,
+            args,
+        })
+    }
+
+    /// `call.encode(dst)` — writes the frame into `dst`; its length, or
+    /// `None` if `dst` is shorter than [`plain_call_len`]`(argc)` or `argc`
+    /// is over [`MAX_ARGS`].
+    #[inline]
+    pub fn encode(&self, dst: &mut [u8]) -> Option<usize> {
+        let argc = usize::from(self.argc);
+        if argc > MAX_ARGS {
+            return None;
+        }
+        let len = plain_call_len(argc);
+        let out = dst.get_mut(..len)?;
+        out[0] = VERSION;
+        out[SUB_USER_DATA..SUB_FLAGS].copy_from_slice(&self.user_data.to_le_bytes());
+        out[SUB_FLAGS] = self.flags.bits();
+        out[SUB_OP_TAG..SUB_NR].fill(0);
+        out[SUB_NR..SUB_ARGC].copy_from_slice(&self.nr.to_le_bytes());
+        out[SUB_ARGC..SUB_ARGS].copy_from_slice(&(argc as u64).to_le_bytes());
+        for (i, w) in self.args[..argc].iter().enumerate() {
+            let at = SUB_ARGS + ARG_LEN * i;
+            out[at..at + 4].fill(0);
+            out[at + 4..at + ARG_LEN].copy_from_slice(&w.to_le_bytes());
+        }
+        out[len - 16..].fill(0);
+        Some(len)
+    }
+}
+
+/// A completion without outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlainCompletion {
+    /// The request's `user_data`.
+    pub user_data: u64,
+    /// The result word.
+    pub result: i64,
+    /// Its flags (unknown bits kept, as [`crate::decode`] keeps them).
+    pub flags: CompletionFlags,
+}
+
+impl PlainCompletion {
+    /// `PlainCompletion::decode(frame)` — the completion `frame` carries if
+    /// it has no outputs; `None` otherwise.
+    #[inline]
+    pub fn decode(frame: &[u8]) -> Option<PlainCompletion> {
+        if frame.len() != PLAIN_COMPLETION_LEN
+            || frame[0] != VERSION
+            || word(frame, COMP_OUTPUTS) != 0
+        {
+            return None;
+        }
+        Some(PlainCompletion {
+            user_data: word(frame, COMP_USER_DATA),
+            result: word(frame, COMP_RESULT) as i64,
+            flags: CompletionFlags::from_bits_retain(word32(frame, COMP_FLAGS)),
+        })
+    }
+
+    /// `c.encode(dst)` — writes the frame into `dst`; its length, or
+    /// `None` if `dst` is shorter than [`PLAIN_COMPLETION_LEN`].
+    #[inline]
+    pub fn encode(&self, dst: &mut [u8]) -> Option<usize> {
+        let out = dst.get_mut(..PLAIN_COMPLETION_LEN)?;
+        out[0] = VERSION;
+        out[COMP_USER_DATA..COMP_RESULT].copy_from_slice(&self.user_data.to_le_bytes());
+        out[COMP_RESULT..COMP_FLAGS].copy_from_slice(&self.result.to_le_bytes());
+        out[COMP_FLAGS..COMP_OUTPUTS].copy_from_slice(&self.flags.bits().to_le_bytes());
+        out[COMP_OUTPUTS..].fill(0);
+        Some(PLAIN_COMPLETION_LEN)
+    }
+}
