@@ -35,7 +35,10 @@ pub use message::{
     ArenaRange, Arg, Args, Buffer, Bytes, CancelTarget, Completion, CompletionFlags, LinkedOutput,
     Op, Reloc, Submission, SubmissionFlags, SyscallOp,
 };
-pub use plain::{PLAIN_COMPLETION_LEN, PlainCall, PlainCompletion, plain_call_len};
+pub use plain::{
+    CompletionView, PLAIN_COMPLETION_LEN, PlainCall, PlainCompletion, encode_completion,
+    plain_call_len,
+};
 pub use validate::ValidationError;
 
 /// The format version: the first byte of every frame.

@@ -185,3 +185,112 @@ impl PlainCompletion {
         Some(PLAIN_COMPLETION_LEN)
     }
 }
+
+/// A completion read in place: its words, and its outputs borrowed from
+/// the frame, found without building a [`Completion`](crate::Completion)
+/// (whose outputs are a vector).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompletionView<'a> {
+    /// The request's `user_data`.
+    pub user_data: u64,
+    /// The result word.
+    pub result: i64,
+    /// Its flags (unknown bits kept).
+    pub flags: CompletionFlags,
+    count: usize,
+    /// The encoded outputs: per output a `u64` length and its bytes.
+    outputs: &'a [u8],
+}
+
+impl<'a> CompletionView<'a> {
+    /// `CompletionView::parse(frame)` — the completion `frame` carries if
+    /// [`crate::decode`] would accept it; `None` otherwise.
+    pub fn parse(frame: &'a [u8]) -> Option<CompletionView<'a>> {
+        if frame.len() < PLAIN_COMPLETION_LEN
+            || frame.len() > crate::MAX_MESSAGE_LEN
+            || frame[0] != VERSION
+        {
+            return None;
+        }
+        let count = usize::try_from(word(frame, COMP_OUTPUTS)).ok()?;
+        let outputs = &frame[PLAIN_COMPLETION_LEN..];
+        // Every length within the frame, and nothing after the last.
+        let mut rest = outputs;
+        for _ in 0..count {
+            let len = usize::try_from(word(rest.get(..8)?, 0)).ok()?;
+            rest = rest.get(8..)?.get(len..)?;
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+        Some(CompletionView {
+            user_data: word(frame, COMP_USER_DATA),
+            result: word(frame, COMP_RESULT) as i64,
+            flags: CompletionFlags::from_bits_retain(word32(frame, COMP_FLAGS)),
+            count,
+            outputs,
+        })
+    }
+
+    /// How many outputs it has.
+    pub fn output_count(&self) -> usize {
+        self.count
+    }
+
+    /// Its outputs, in buffer order.
+    pub fn outputs(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        let mut rest = self.outputs;
+        (0..self.count).map(move |_| {
+            // Lengths were checked by `parse`.
+            let len = word(rest, 0) as usize;
+            let (bytes, after) = rest[8..].split_at(len);
+            rest = after;
+            bytes
+        })
+    }
+
+    /// Output `i`, if it has one.
+    pub fn output(&self, i: usize) -> Option<&'a [u8]> {
+        self.outputs().nth(i)
+    }
+
+    /// The same completion as a [`Completion`](crate::Completion) borrowing
+    /// the frame's bytes.
+    pub fn to_completion(&self) -> crate::Completion<'a> {
+        let mut c = crate::Completion::new(self.user_data, self.result, self.flags);
+        c.outputs = self.outputs().map(crate::Bytes::borrowed).collect();
+        c
+    }
+}
+
+/// `encode_completion(head, outputs, dst)` — appends to `dst` the frame of
+/// the completion `head` with `outputs` (what
+/// [`crate::encode_into`] writes for that [`Completion`](crate::Completion)),
+/// without building it; returns the frame's length. Fails with
+/// [`EncodeError::TooLarge`](crate::EncodeError::TooLarge), leaving `dst`
+/// as it was, if the frame would be longer than [`crate::MAX_MESSAGE_LEN`].
+pub fn encode_completion<'o>(
+    head: PlainCompletion,
+    outputs: impl Iterator<Item = &'o [u8]> + Clone,
+    dst: &mut Vec<u8>,
+) -> Result<usize, crate::EncodeError> {
+    let (count, data) = outputs
+        .clone()
+        .fold((0usize, 0usize), |(n, len), o| (n + 1, len + 8 + o.len()));
+    let len = PLAIN_COMPLETION_LEN + data;
+    if len > crate::MAX_MESSAGE_LEN {
+        return Err(crate::EncodeError::TooLarge { len });
+    }
+    let start = dst.len();
+    dst.resize(start + PLAIN_COMPLETION_LEN, 0);
+    // Cannot fail: the room was just made.
+    let _ = head.encode(&mut dst[start..]);
+    dst[start + COMP_OUTPUTS..start + PLAIN_COMPLETION_LEN]
+        .copy_from_slice(&(count as u64).to_le_bytes());
+    dst.reserve(data);
+    for o in outputs {
+        dst.extend_from_slice(&(o.len() as u64).to_le_bytes());
+        dst.extend_from_slice(o);
+    }
+    Ok(len)
+}

@@ -4,8 +4,8 @@
 use proptest::collection::vec;
 use proptest::prelude::*;
 use sysgate_proto::{
-    Arg, Args, Completion, CompletionFlags, Op, PlainCall, PlainCompletion, Submission,
-    SubmissionFlags, SyscallOp, decode, encode_to_vec,
+    Arg, Args, Completion, CompletionFlags, CompletionView, Op, PlainCall, PlainCompletion,
+    Submission, SubmissionFlags, SyscallOp, decode, encode_completion, encode_to_vec,
 };
 
 fn submission_of(user_data: u64, flags: u8, nr: u32, words: &[u64]) -> Submission<'static> {
@@ -86,6 +86,58 @@ proptest! {
             prop_assert_eq!(&out, &bytes);
             let back: Completion = decode(&bytes).unwrap();
             prop_assert_eq!(back, c);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// A completion with outputs, written part by part and read in place,
+    /// is the codec's.
+    #[test]
+    fn completion_views_are_the_codecs(
+        user_data in any::<u64>(),
+        result in any::<i64>(),
+        flags in any::<u32>(),
+        outputs in vec(vec(any::<u8>(), 0..40), 0..5),
+        prefix in vec(any::<u8>(), 0..3),
+    ) {
+        let mut c = Completion::new(user_data, result, CompletionFlags::from_bits_retain(flags));
+        c.outputs = outputs.iter().map(|o| o.clone().into()).collect();
+        let bytes = encode_to_vec(&c).unwrap();
+        let head = PlainCompletion { user_data, result, flags: c.flags };
+        let mut out = prefix.clone();
+        let n = encode_completion(head, outputs.iter().map(|o| &o[..]), &mut out).unwrap();
+        prop_assert_eq!(&out[..prefix.len()], &prefix[..]);
+        prop_assert_eq!(&out[prefix.len()..], &bytes[..]);
+        prop_assert_eq!(n, bytes.len());
+        let view = CompletionView::parse(&bytes).unwrap();
+        prop_assert_eq!(view.to_completion(), c);
+        prop_assert_eq!(view.output_count(), outputs.len());
+        prop_assert_eq!(view.output(outputs.len()), None);
+    }
+
+    /// Any bytes: a view exactly where the codec decodes, and the same
+    /// completion.
+    #[test]
+    fn completion_views_agree_with_decode(
+        outputs in vec(vec(any::<u8>(), 0..20), 0..4),
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+        cut in 0usize..3,
+    ) {
+        let mut c = Completion::new(1, 2, CompletionFlags::INLINE);
+        c.outputs = outputs.into_iter().map(Into::into).collect();
+        let mut bytes = encode_to_vec(&c).unwrap();
+        let i = at.index(bytes.len());
+        bytes[i] = byte;
+        bytes.truncate(bytes.len() - cut);
+        let decoded = decode::<Completion>(&bytes);
+        let view = CompletionView::parse(&bytes);
+        prop_assert_eq!(view.is_some(), decoded.is_ok(), "{:?}", decoded);
+        if let (Some(v), Ok(d)) = (view, decoded) {
+            prop_assert_eq!(v.to_completion(), d);
         }
     }
 }

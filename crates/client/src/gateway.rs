@@ -13,8 +13,8 @@ use sysgate_exec::{
     CompletionWaiter, ExecStats, Executor, PoolConfig, WaitInterrupter, Waited, WorkerPool,
 };
 use sysgate_proto::{
-    Arg, Buffer, CancelTarget, Completion, CompletionFlags, EncodeError, Op, Submission, decode,
-    encode_into,
+    Arg, Buffer, CancelTarget, Completion, CompletionFlags, EncodeError, Op, PlainCompletion,
+    Submission, decode, encode_into,
 };
 use sysgate_ring::{Arena, Consumer, Producer, PushError, Region, RegionSizes};
 
@@ -383,12 +383,13 @@ impl State {
         let mut frame = std::mem::take(&mut self.frame);
         let result = loop {
             match self.cq.read(&mut frame) {
-                Ok(Some(_)) => match decode::<Completion>(&frame) {
-                    Ok(c) => {
-                        let c = c.into_owned();
+                Ok(Some(_)) => match PlainCompletion::decode(&frame) {
+                    // Most completions carry only a result word.
+                    Some(p) => {
+                        let c = Completion::new(p.user_data, p.result, p.flags);
                         self.deliver(c, wake);
                     }
-                    Err(_) => self.unmatched += 1,
+                    None => self.reap_frame(&frame, wake),
                 },
                 Ok(None) => break self.cq.release().map_err(Error::Ring),
                 Err(e) => break Err(Error::Ring(e)),
@@ -396,6 +397,14 @@ impl State {
         };
         self.frame = frame;
         result
+    }
+
+    /// Hands a completion of another shape to its slot.
+    fn reap_frame(&mut self, frame: &[u8], wake: &mut Vec<Waker>) {
+        match decode::<Completion>(frame) {
+            Ok(c) => self.deliver(c.into_owned(), wake),
+            Err(_) => self.unmatched += 1,
+        }
     }
 
     fn deliver(&mut self, c: Completion<'static>, wake: &mut Vec<Waker>) {

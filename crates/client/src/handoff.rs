@@ -221,6 +221,12 @@ pub fn block_until<S: CompletionSide, T>(
     side: &S,
     mut poll: impl FnMut(&Waker, bool) -> Poll<T>,
 ) -> T {
+    // Most calls completed inline before anyone waits: no waker is built
+    // for them. A pending poll leaves the no-op waker registered, which the
+    // next poll (before any sleep) replaces.
+    if let Poll::Ready(v) = poll(Waker::noop(), false) {
+        return v;
+    }
     let sleeper = Arc::new(Sleeper {
         thread: Parker::current(),
         in_executor: AtomicBool::new(false),

@@ -38,6 +38,24 @@ struct Slot {
     output: bool,
 }
 
+/// The memory of calls that ended on this thread, kept for the next ones:
+/// in steady state laying out a call's buffers allocates nothing.
+struct Spare {
+    local: Vec<Vec<Chunk>>,
+    slots: Vec<Vec<Slot>>,
+}
+
+/// How many of each [`Spare`] keeps, and the largest buffer memory it
+/// keeps (a call of more allocates its own and frees it after).
+const SPARE_COUNT: usize = 8;
+const SPARE_CHUNKS: usize = (64 << 10) / 16;
+
+thread_local! {
+    static SPARE: std::cell::RefCell<Spare> = const {
+        std::cell::RefCell::new(Spare { local: Vec::new(), slots: Vec::new() })
+    };
+}
+
 /// The outputs of a request that ran, as later members of its link chain
 /// see them (`Buffer::Linked`): its completion's outputs, and which of
 /// them live in the arena.
@@ -168,7 +186,10 @@ impl PreparedCall {
             }
         }
         let mut offset = 0;
-        self.slots.reserve_exact(bufs.len());
+        if let Some(spare) = SPARE.with_borrow_mut(|s| s.slots.pop()) {
+            self.slots = spare;
+        }
+        self.slots.reserve(bufs.len());
         for b in bufs {
             let output = b.is_output();
             let slot = match source(b, chain) {
@@ -200,13 +221,36 @@ impl PreparedCall {
         if offset == 0 {
             return;
         }
-        self.local = vec![Chunk([0; 16]); offset / 16];
+        if let Some(spare) = SPARE.with_borrow_mut(|s| s.local.pop()) {
+            self.local = spare;
+        }
+        // Zeroed: an output buffer the kernel fills only in part must not
+        // carry an earlier call's bytes back.
+        self.local.resize(offset / 16, Chunk([0; 16]));
         let bytes = chunk_bytes_mut(&mut self.local);
         for (b, s) in bufs.iter().zip(&self.slots) {
             if let (Source::Local(Some(d), _), Place::Local(at)) = (source(b, chain), s.place) {
                 bytes[at..at + s.len].copy_from_slice(d);
             }
         }
+    }
+
+    /// The bytes of the output and in/out buffers, in order (see
+    /// [`PreparedCall::outputs`]), borrowed.
+    pub(crate) fn output_slices(
+        &self,
+        result: i64,
+        filled: Option<usize>,
+    ) -> impl Iterator<Item = &[u8]> + Clone {
+        let bytes = chunk_bytes(&self.local);
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.output)
+            .map(move |(i, s)| match s.place {
+                Place::Local(at) => &bytes[at..at + Self::output_len(i, s, result, filled)],
+                Place::Arena { .. } => &[][..],
+            })
     }
 
     /// The address of a slot's memory.
@@ -455,6 +499,34 @@ impl PreparedCall {
                 Place::Local(_) => None,
             })
             .collect()
+    }
+}
+
+impl Drop for PreparedCall {
+    fn drop(&mut self) {
+        if self.slots.capacity() == 0 {
+            return;
+        }
+        let (mut local, mut slots) = (
+            std::mem::take(&mut self.local),
+            std::mem::take(&mut self.slots),
+        );
+        local.clear();
+        slots.clear();
+        // A thread being torn down has no spares any more: the memory is
+        // freed.
+        let _ = SPARE.try_with(|s| {
+            let mut s = s.borrow_mut();
+            if local.capacity() > 0
+                && local.capacity() <= SPARE_CHUNKS
+                && s.local.len() < SPARE_COUNT
+            {
+                s.local.push(local);
+            }
+            if s.slots.len() < SPARE_COUNT {
+                s.slots.push(slots);
+            }
+        });
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use sysgate_proto::{
     Completion, CompletionFlags, EncodeError, PLAIN_COMPLETION_LEN, PlainCompletion, codes,
-    encode_into, encode_to_vec, peek_user_data,
+    encode_completion, encode_into, encode_to_vec, peek_user_data,
 };
 use sysgate_ring::{CompletionPoster, Consumer, RingError, RingWaker, WaitStatus};
 
@@ -381,6 +381,26 @@ impl CompletionBatch {
         };
         // Cannot fail: the room was just made.
         let _ = c.encode(&mut self.frames[start..]);
+        self.ends.push(self.frames.len());
+    }
+
+    /// Encodes a completion with these outputs onto the batch.
+    pub(crate) fn push_outputs<'o>(
+        &mut self,
+        user_data: u64,
+        result: i64,
+        flags: CompletionFlags,
+        outputs: impl Iterator<Item = &'o [u8]> + Clone,
+    ) {
+        let head = PlainCompletion {
+            user_data,
+            result,
+            flags,
+        };
+        if encode_completion(head, outputs, &mut self.frames).is_err() {
+            // Beyond the protocol's size limit: a stand-in without outputs.
+            self.frames.extend_from_slice(&too_large(user_data));
+        }
         self.ends.push(self.frames.len());
     }
 

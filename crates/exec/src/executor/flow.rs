@@ -162,7 +162,7 @@ pub(super) fn dispatch_frame(
     {
         // The common shape, valid as decoded: no `Submission` is built.
         let call = PreparedCall::immediate(plain.nr, plain.args);
-        let started = start_call(shared, ctx, pass, plain.user_data, plain.flags, call);
+        let started = start_call(shared, ctx, pass, plain.user_data, plain.flags, call, false);
         if let Started::Pooled(job) = started {
             job.submit(shared, &pool.handle(), None, ctx);
         }
@@ -213,7 +213,7 @@ pub(super) fn dispatch_frame(
         );
         return;
     }
-    if let Started::Pooled(job) = start(shared, ctx, pass, &sub, ChainSoFar::default()) {
+    if let Started::Pooled(job) = start(shared, ctx, pass, &sub, None) {
         job.submit(shared, &pool.handle(), None, ctx);
     }
 }
@@ -329,7 +329,7 @@ pub(super) fn run_chain(
             );
             (codes::INVALID, false, Outputs::default())
         } else {
-            match start(shared, ctx, pass, &sub, chain.so_far()) {
+            match start(shared, ctx, pass, &sub, Some(chain.so_far())) {
                 Started::Here {
                     result,
                     ok,
@@ -379,14 +379,18 @@ pub(super) enum Started {
     Armed,
 }
 
-/// Runs one validated request on this thread if it can finish here.
+/// Runs one validated request on this thread if it can finish here;
+/// `chain` holds what the earlier members of its link chain produced, if it
+/// is in one.
 pub(super) fn start(
     shared: &Arc<Shared>,
     ctx: Context,
     pass: &mut Pass,
     sub: &Submission<'_>,
-    chain: ChainSoFar<'_>,
+    chain: Option<ChainSoFar<'_>>,
 ) -> Started {
+    let in_chain = chain.is_some();
+    let chain = chain.unwrap_or_default();
     let op = match &sub.op {
         Op::Syscall(op) => op,
         Op::Nop => {
@@ -440,7 +444,7 @@ pub(super) fn start(
         }
     };
     let call = PreparedCall::new(op, chain, shared.arena.get());
-    start_call(shared, ctx, pass, sub.user_data, sub.flags, call)
+    start_call(shared, ctx, pass, sub.user_data, sub.flags, call, in_chain)
 }
 
 /// Runs a prepared call on this thread if it can finish here (the syscall
@@ -452,6 +456,7 @@ fn start_call(
     user_data: u64,
     flags: SubmissionFlags,
     mut call: PreparedCall,
+    in_chain: bool,
 ) -> Started {
     let filled = filled_buffer(&call);
     let result = match inline_step(&mut call, flags, ctx) {
@@ -494,6 +499,18 @@ fn start_call(
     let ok = result >= 0 && !is_short(&call, result);
     if call.is_immediate() {
         pass.post(user_data, result, CompletionFlags::INLINE);
+        return Started::Here {
+            result,
+            ok,
+            outputs: Outputs::default(),
+        };
+    }
+    if !in_chain {
+        // Nothing after it reads its outputs: written straight from the
+        // call's memory into the frame.
+        let outputs = call.output_slices(result, filled);
+        pass.batch
+            .push_outputs(user_data, result, CompletionFlags::INLINE, outputs);
         return Started::Here {
             result,
             ok,
