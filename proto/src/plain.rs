@@ -294,3 +294,15 @@ pub fn encode_completion<'o>(
     }
     Ok(len)
 }
+
+impl From<PlainCompletion> for CompletionView<'_> {
+    fn from(c: PlainCompletion) -> Self {
+        CompletionView {
+            user_data: c.user_data,
+            result: c.result,
+            flags: c.flags,
+            count: 0,
+            outputs: &[],
+        }
+    }
+}

@@ -5,9 +5,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use sysgate_proto::{Buffer, Completion, Op, Submission, SubmissionFlags};
+use sysgate_proto::{Buffer, Op, Submission, SubmissionFlags};
 
 use crate::arena::Placement;
+use crate::completed::Done;
 use crate::error::{Error, InvalidRequest};
 use crate::gateway::{Gateway, Ticket, prepare};
 use crate::op::{Abandon, Fd, Flags, Handle, Operation, Outcome};
@@ -137,7 +138,7 @@ impl Batch {
 pub struct BatchFuture {
     gw: Gateway,
     tickets: Vec<Ticket>,
-    done: Vec<Option<Completion<'static>>>,
+    done: Vec<Option<Done>>,
     ops: Vec<Option<Box<dyn ErasedOp>>>,
     /// Why the batch was not submitted.
     error: Option<Error>,
@@ -270,7 +271,7 @@ impl Drop for BatchFuture {
 /// The outputs of a completed batch, taken by handle.
 pub struct BatchResults {
     ops: Vec<Option<Box<dyn ErasedOp>>>,
-    outcomes: Vec<Option<Outcome>>,
+    outcomes: Vec<Option<Result<Done, Error>>>,
 }
 
 impl BatchResults {
@@ -280,7 +281,9 @@ impl BatchResults {
     fn forget_closed(&mut self) {
         for j in 0..self.ops.len() {
             let closed = match (&self.ops[j], &self.outcomes[j]) {
-                (Some(op), Some(Ok(c))) if c.result == 0 => op.closes(),
+                (Some(op), Some(Ok(c))) if c.completed().is_ok_and(|c| c.result() == 0) => {
+                    op.closes()
+                }
                 _ => None,
             };
             if let Some(Fd::Result(i)) = closed
@@ -302,13 +305,16 @@ impl BatchResults {
             Err(_) => return None,
         };
         let outcome = self.outcomes.get_mut(i)?.take()?;
-        Some(op.complete(outcome))
+        Some(crate::gateway::complete(*op, outcome))
     }
 
     /// The raw completion of op `index` (result word, flags, outputs),
     /// without handing its buffers back; `None` if taken already.
-    pub fn completion(&self, index: usize) -> Option<&Outcome> {
-        self.outcomes.get(index)?.as_ref()
+    pub fn completion(&self, index: usize) -> Option<Outcome<'_>> {
+        Some(match self.outcomes.get(index)?.as_ref()? {
+            Ok(done) => done.completed(),
+            Err(e) => Err(e.clone()),
+        })
     }
 
     /// Number of ops in the batch.

@@ -13,12 +13,12 @@ use sysgate_exec::{
     CompletionWaiter, ExecStats, Executor, PoolConfig, WaitInterrupter, Waited, WorkerPool,
 };
 use sysgate_proto::{
-    Arg, Buffer, CancelTarget, Completion, CompletionFlags, EncodeError, Op, PlainCompletion,
-    Submission, decode, encode_into,
+    Arg, Buffer, CancelTarget, CompletionFlags, EncodeError, Op, Submission, encode_into,
 };
 use sysgate_ring::{Arena, Consumer, Producer, PushError, Region, RegionSizes};
 
 use crate::arena::{ArenaSpace, Placement, place};
+use crate::completed::Done;
 use crate::error::{Error, InvalidRequest};
 use crate::handoff::{self, CompletionSide, Handoff, Interest};
 use crate::op::{Abandon, Flags, Operation};
@@ -272,7 +272,7 @@ enum SlotState {
     Free,
     /// In flight, with who to wake when it completes.
     InFlight(Interest),
-    Done(Completion<'static>),
+    Done(Done),
     /// Its future was dropped; the completion is cleaned up and discarded.
     Abandoned(Abandon),
     /// In flight for an [`crate::OpSet`]: the completion goes to the set.
@@ -290,7 +290,7 @@ pub(crate) struct Group {
 pub(crate) struct GroupInner {
     /// Completions, each with the arena pages its request held (its
     /// outputs are copied out when it is taken).
-    pub(crate) done: std::collections::VecDeque<(Completion<'static>, Option<Placement>)>,
+    pub(crate) done: std::collections::VecDeque<(Done, Option<Placement>)>,
     /// Who to wake when the next completion arrives.
     interest: Interest,
 }
@@ -383,13 +383,9 @@ impl State {
         let mut frame = std::mem::take(&mut self.frame);
         let result = loop {
             match self.cq.read(&mut frame) {
-                Ok(Some(_)) => match PlainCompletion::decode(&frame) {
-                    // Most completions carry only a result word.
-                    Some(p) => {
-                        let c = Completion::new(p.user_data, p.result, p.flags);
-                        self.deliver(c, wake);
-                    }
-                    None => self.reap_frame(&frame, wake),
+                Ok(Some(_)) => match Done::from_frame(&frame) {
+                    Some(done) => self.deliver(done, wake),
+                    None => self.unmatched += 1,
                 },
                 Ok(None) => break self.cq.release().map_err(Error::Ring),
                 Err(e) => break Err(Error::Ring(e)),
@@ -399,19 +395,12 @@ impl State {
         result
     }
 
-    /// Hands a completion of another shape to its slot.
-    fn reap_frame(&mut self, frame: &[u8], wake: &mut Vec<Waker>) {
-        match decode::<Completion>(frame) {
-            Ok(c) => self.deliver(c.into_owned(), wake),
-            Err(_) => self.unmatched += 1,
-        }
-    }
-
-    fn deliver(&mut self, c: Completion<'static>, wake: &mut Vec<Waker>) {
-        if c.user_data == IGNORED {
+    fn deliver(&mut self, c: Done, wake: &mut Vec<Waker>) {
+        let user_data = c.user_data();
+        if user_data == IGNORED {
             return;
         }
-        let t = Ticket(c.user_data);
+        let t = Ticket(user_data);
         let Some(slot) = self.slot(t) else {
             self.unmatched += 1;
             return;
@@ -444,22 +433,30 @@ impl State {
     }
 }
 
-/// A completion taken from a group, with its arena outputs copied in (off
-/// every lock); its pages are free again after.
-fn restored((mut c, placement): (Completion<'static>, Option<Placement>)) -> Completion<'static> {
-    if let Some(p) = placement {
-        p.restore(&mut c);
-    }
-    c
+/// A completion with its arena outputs copied in (off every lock); its
+/// pages are free again after.
+pub(crate) fn restored((done, placement): (Done, Option<Placement>)) -> Done {
+    let Some(p) = placement else {
+        return done;
+    };
+    let Ok(c) = done.completed() else {
+        return done;
+    };
+    let mut c = c.to_completion();
+    p.restore(&mut c);
+    Done::Built(c)
 }
 
 /// Disposes of what an abandoned request produced.
-pub(crate) fn clean_up(abandon: Abandon, c: &Completion<'_>) {
-    let ran = !c.flags.contains(CompletionFlags::PROTOCOL_ERROR)
-        && !c.flags.contains(CompletionFlags::REFUSED);
+pub(crate) fn clean_up(abandon: Abandon, done: &Done) {
+    let Ok(c) = done.completed() else {
+        return;
+    };
+    let ran = !c.flags().contains(CompletionFlags::PROTOCOL_ERROR)
+        && !c.flags().contains(CompletionFlags::REFUSED);
     if abandon == Abandon::CloseResultFd
         && ran
-        && let Ok(fd) = i32::try_from(c.result)
+        && let Ok(fd) = i32::try_from(c.result())
         && fd >= 0
     {
         drop(adopt_fd(fd));
@@ -636,7 +633,7 @@ impl Gateway {
     pub(crate) fn poll_tickets(
         &self,
         tickets: &[Ticket],
-        done: &mut [Option<Completion<'static>>],
+        done: &mut [Option<Done>],
         waker: &Waker,
     ) -> Poll<()> {
         self.poll_tickets_as(tickets, done, waker, true)
@@ -647,7 +644,7 @@ impl Gateway {
     fn poll_tickets_as(
         &self,
         tickets: &[Ticket],
-        done: &mut [Option<Completion<'static>>],
+        done: &mut [Option<Done>],
         waker: &Waker,
         announce_sleep: bool,
     ) -> Poll<()> {
@@ -697,8 +694,8 @@ impl Gateway {
         // Arena outputs are copied out here, off the lock; the pages are
         // free again after.
         for (k, p) in placed {
-            if let Some(c) = &mut done[k] {
-                p.restore(c);
+            if let Some(c) = done[k].take() {
+                done[k] = Some(restored((c, Some(p))));
             }
         }
         if start_driver {
@@ -712,11 +709,7 @@ impl Gateway {
     }
 
     /// Blocks until every ticket is done (see [`Gateway::block_until`]).
-    pub(crate) fn wait_tickets(
-        &self,
-        tickets: &[Ticket],
-        done: &mut [Option<Completion<'static>>],
-    ) {
+    pub(crate) fn wait_tickets(&self, tickets: &[Ticket], done: &mut [Option<Done>]) {
         self.block_until(|waker, announce| self.poll_tickets_as(tickets, done, waker, announce));
     }
 
@@ -806,12 +799,7 @@ impl Gateway {
     /// Takes the group's next completion; if there is none yet, registers
     /// `waker` and has the driver deliver (`announce`) or leaves the
     /// waiting to the caller.
-    pub(crate) fn poll_group(
-        &self,
-        group: &Group,
-        waker: &Waker,
-        announce: bool,
-    ) -> Poll<Completion<'static>> {
+    pub(crate) fn poll_group(&self, group: &Group, waker: &Waker, announce: bool) -> Poll<Done> {
         let next = group.lock().done.pop_front();
         if let Some(done) = next {
             return Poll::Ready(restored(done));
@@ -839,7 +827,7 @@ impl Gateway {
     }
 
     /// Blocks until the group has a completion (see [`Gateway::block_until`]).
-    pub(crate) fn wait_group(&self, group: &Group) -> Completion<'static> {
+    pub(crate) fn wait_group(&self, group: &Group) -> Done {
         self.block_until(|waker, announce| self.poll_group(group, waker, announce))
     }
 }
@@ -1043,6 +1031,14 @@ impl Drop for Inner {
     }
 }
 
+/// Completes `op` from what its request ended with.
+pub(crate) fn complete<O: Operation>(op: O, outcome: Result<Done, Error>) -> O::Output {
+    match outcome {
+        Ok(done) => op.complete(done.completed()),
+        Err(e) => op.complete(Err(e)),
+    }
+}
+
 /// The future of one submitted op; yields the op's output. Dropping it
 /// before it completes cancels the request (its buffers are the
 /// executor's, so nothing writes into freed memory; a descriptor it opens
@@ -1068,7 +1064,7 @@ impl<O: Operation> Submitted<O> {
             }
         };
         let op = self.op.take().expect("a future completes once");
-        op.complete(outcome)
+        complete(op, outcome)
     }
 
     /// The request's id, to cancel it with [`crate::ops::Cancel`].
@@ -1101,7 +1097,7 @@ impl<O: Operation> Future for Submitted<O> {
             }
         };
         let op = this.op.take().expect("checked above");
-        Poll::Ready(op.complete(outcome))
+        Poll::Ready(complete(op, outcome))
     }
 }
 

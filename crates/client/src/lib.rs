@@ -76,6 +76,8 @@ mod arena;
 #[cfg(not(loom))]
 mod batch;
 #[cfg(not(loom))]
+mod completed;
+#[cfg(not(loom))]
 mod error;
 #[cfg(not(loom))]
 mod gateway;
@@ -105,13 +107,15 @@ use std::{
 #[cfg(not(loom))]
 pub use batch::{Batch, BatchFuture, BatchResults};
 #[cfg(not(loom))]
+pub use completed::Completed;
+#[cfg(not(loom))]
 pub use error::{BufResult, Errno, Error, InvalidRequest};
 #[cfg(not(loom))]
 pub use gateway::{DEFAULT_ARENA_BYTES, Gateway, GatewayBuilder, RequestId, Submitted};
 #[cfg(not(loom))]
 pub use op::{
-    Abandon, Fd, Flags, Handle, Operation, Outcome, RawArg, RawOutput, Request, Syscall, check,
-    raw, raw_ptr, refusal_reason,
+    Abandon, Fd, Flags, Handle, Operation, Outcome, Posted, RawArg, RawOutput, Request, Syscall,
+    check, raw, raw_ptr, refusal_reason,
 };
 #[cfg(not(loom))]
 pub use set::OpSet;

@@ -7,10 +7,16 @@ use std::os::fd::{AsFd, AsRawFd, RawFd};
 use sysgate_proto::{Arg, Buffer, Bytes, Completion, CompletionFlags, Op, SyscallOp, codes};
 use sysgate_sys::Errno;
 
+use crate::completed::Completed;
 use crate::error::{Error, InvalidRequest};
 
-/// A request's completion as the executor posted it, or why it never ran.
-pub type Outcome = Result<Completion<'static>, Error>;
+/// A request's completion as the executor posted it (borrowed), or why it
+/// never ran: what [`Operation::complete`] gets.
+pub type Outcome<'a> = Result<Completed<'a>, Error>;
+
+/// A completion as the executor posted it, owned, or why the request never
+/// ran: what a [`Request`] yields.
+pub type Posted = Result<Completion<'static>, Error>;
 
 /// Something the gateway can submit: it describes its request (borrowing
 /// its own buffers) and turns the completion into its output, handing
@@ -29,9 +35,9 @@ pub trait Operation: Send + 'static {
     /// with `i` = the op's position in the batch).
     fn request(&self) -> Result<Op<'_>, Error>;
 
-    /// Builds the output from the completion (or from the error that kept
-    /// the request from running).
-    fn complete(self, outcome: Outcome) -> Self::Output;
+    /// Builds the output from the completion, read in place (or from the
+    /// error that kept the request from running).
+    fn complete(self, outcome: Outcome<'_>) -> Self::Output;
 
     /// What to do with the completion if nobody waits for it any more.
     fn on_abandon(&self) -> Abandon {
@@ -179,21 +185,22 @@ impl<O> std::fmt::Debug for Handle<O> {
 /// The result word of a completion, with errors typed; the outputs come
 /// along. A refusal says why in general terms ([`refusal_reason`] says it
 /// for a given call).
-pub fn check(outcome: Outcome) -> Result<(i64, Vec<Bytes<'static>>), Error> {
+pub fn check(outcome: Outcome<'_>) -> Result<(i64, Completed<'_>), Error> {
     let c = outcome?;
-    if c.flags.contains(CompletionFlags::PROTOCOL_ERROR) {
-        return Err(Error::Protocol(c.result));
+    let (result, flags) = (c.result(), c.flags());
+    if flags.contains(CompletionFlags::PROTOCOL_ERROR) {
+        return Err(Error::Protocol(result));
     }
-    if c.result == codes::WORKER_PANICKED && c.flags.contains(CompletionFlags::POOL) {
+    if result == codes::WORKER_PANICKED && flags.contains(CompletionFlags::POOL) {
         return Err(Error::WorkerPanicked);
     }
-    match Errno::from_ret(c.result) {
-        Some(errno) if c.flags.contains(CompletionFlags::REFUSED) => Err(Error::Refused {
+    match Errno::from_ret(result) {
+        Some(errno) if flags.contains(CompletionFlags::REFUSED) => Err(Error::Refused {
             errno,
-            reason: refusal_reason(None, &[], c.result),
+            reason: refusal_reason(None, &[], result),
         }),
         Some(e) => Err(Error::Os(e)),
-        None => Ok((c.result, c.outputs)),
+        None => Ok((result, c)),
     }
 }
 
@@ -482,8 +489,8 @@ impl Operation for Syscall {
         Ok(Op::Syscall(borrow(&self.op)))
     }
 
-    fn complete(self, outcome: Outcome) -> Self::Output {
-        let (value, outputs) = check(outcome).map_err(|e| match e {
+    fn complete(self, outcome: Outcome<'_>) -> Self::Output {
+        let (value, c) = check(outcome).map_err(|e| match e {
             Error::Refused { errno, .. } => Error::Refused {
                 errno,
                 reason: refusal_reason(
@@ -496,7 +503,10 @@ impl Operation for Syscall {
         })?;
         Ok(RawOutput {
             value,
-            outputs: outputs.into_iter().map(|b| b.0.into_owned()).collect(),
+            outputs: match c.output_count() {
+                0 => Vec::new(),
+                _ => c.outputs().map(<[u8]>::to_vec).collect(),
+            },
         })
     }
 }
@@ -519,7 +529,7 @@ impl Request {
 }
 
 impl Operation for Request {
-    type Output = Outcome;
+    type Output = Posted;
 
     fn request(&self) -> Result<Op<'_>, Error> {
         Ok(match &self.op {
@@ -532,8 +542,8 @@ impl Operation for Request {
         })
     }
 
-    fn complete(self, outcome: Outcome) -> Outcome {
-        outcome
+    fn complete(self, outcome: Outcome<'_>) -> Posted {
+        outcome.map(|c| c.to_completion())
     }
 }
 

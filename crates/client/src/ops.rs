@@ -66,22 +66,22 @@ fn out_len(v: &Vec<u8>) -> Buffer<'static> {
 }
 
 /// Replaces `buf`'s contents with `out` (a completion output).
-fn fill(buf: &mut Vec<u8>, out: Option<&Bytes<'_>>) {
+fn fill(buf: &mut Vec<u8>, out: Option<&[u8]>) {
     buf.clear();
     if let Some(out) = out {
         buf.extend_from_slice(out);
     }
 }
 
-fn unit(outcome: Outcome) -> Result<(), Error> {
+fn unit(outcome: Outcome<'_>) -> Result<(), Error> {
     check(outcome).map(drop)
 }
 
-fn count(outcome: Outcome) -> Result<usize, Error> {
+fn count(outcome: Outcome<'_>) -> Result<usize, Error> {
     check(outcome).map(|(n, _)| n as usize)
 }
 
-fn new_fd(outcome: Outcome) -> Result<OwnedFd, Error> {
+fn new_fd(outcome: Outcome<'_>) -> Result<OwnedFd, Error> {
     let (fd, _) = check(outcome)?;
     // A descriptor is an `int`; anything else is not one.
     let fd = i32::try_from(fd).map_err(|_| Error::Protocol(fd))?;
@@ -89,10 +89,10 @@ fn new_fd(outcome: Outcome) -> Result<OwnedFd, Error> {
 }
 
 /// Output into the op's own buffer: `(count, buffer)`.
-fn read_into(mut b: Vec<u8>, outcome: Outcome) -> BufResult<usize, Vec<u8>> {
+fn read_into(mut b: Vec<u8>, outcome: Outcome<'_>) -> BufResult<usize, Vec<u8>> {
     match check(outcome) {
         Ok((n, outs)) => {
-            fill(&mut b, outs.first());
+            fill(&mut b, outs.output(0));
             (Ok(n as usize), b)
         }
         Err(e) => (Err(e), b),
@@ -107,7 +107,7 @@ macro_rules! op {
                 let $s = self;
                 $req
             }
-            fn complete(self, $o: Outcome) -> $out {
+            fn complete(self, $o: Outcome<'_>) -> $out {
                 let $s2 = self;
                 $done
             }
@@ -151,7 +151,7 @@ impl Operation for OpenAt {
         let args = [self.dirfd.arg(), buf(0), imm(self.flags), imm(self.mode)];
         Ok(call(libc::SYS_openat, &args, vec![self.path.buf()?]))
     }
-    fn complete(self, o: Outcome) -> Self::Output {
+    fn complete(self, o: Outcome<'_>) -> Self::Output {
         new_fd(o)
     }
     fn on_abandon(&self) -> Abandon {
@@ -201,7 +201,7 @@ impl Operation for OpenAt2 {
         let how = Buffer::In(Bytes::borrowed(&self.how));
         Ok(call(libc::SYS_openat2, &args, vec![self.path.buf()?, how]))
     }
-    fn complete(self, o: Outcome) -> Self::Output {
+    fn complete(self, o: Outcome<'_>) -> Self::Output {
         new_fd(o)
     }
     fn on_abandon(&self) -> Abandon {
@@ -232,7 +232,7 @@ impl Operation for Close {
     fn request(&self) -> Result<Op<'_>, Error> {
         Ok(call(libc::SYS_close, &[self.fd.arg()], Vec::new()))
     }
-    fn complete(self, o: Outcome) -> Self::Output {
+    fn complete(self, o: Outcome<'_>) -> Self::Output {
         unit(o)
     }
     fn closes(&self) -> Option<Fd> {
@@ -338,7 +338,7 @@ impl Operation for Write {
             vec![data],
         ))
     }
-    fn complete(self, o: Outcome) -> Self::Output {
+    fn complete(self, o: Outcome<'_>) -> Self::Output {
         (count(o), self.buf)
     }
 }
@@ -420,15 +420,15 @@ impl Readv {
 /// returns each iovec buffer whole).
 fn scatter(
     mut bufs: Vec<Vec<u8>>,
-    outcome: Outcome,
+    outcome: Outcome<'_>,
     first: usize,
 ) -> BufResult<usize, Vec<Vec<u8>>> {
     match check(outcome) {
         Ok((n, outs)) => {
             let mut left = n as usize;
-            for (b, out) in bufs.iter_mut().zip(outs.iter().skip(first)) {
+            for (b, out) in bufs.iter_mut().zip(outs.outputs().skip(first)) {
                 let take = left.min(out.len());
-                fill(b, Some(&Bytes::borrowed(&out[..take])));
+                fill(b, Some(&out[..take]));
                 left -= take;
             }
             (Ok(n as usize), bufs)
@@ -451,7 +451,7 @@ impl Operation for Readv {
             relocs,
         ))
     }
-    fn complete(self, o: Outcome) -> Self::Output {
+    fn complete(self, o: Outcome<'_>) -> Self::Output {
         scatter(self.bufs, o, 0)
     }
 }
@@ -487,7 +487,7 @@ impl Operation for Writev {
             relocs,
         ))
     }
-    fn complete(self, o: Outcome) -> Self::Output {
+    fn complete(self, o: Outcome<'_>) -> Self::Output {
         (count(o), self.bufs)
     }
 }
@@ -524,7 +524,7 @@ impl StatxOp {
 op!(StatxOp, Result<Statx, Error>,
     |s| Ok(call(libc::SYS_statx, &[s.dirfd.arg(), buf(0), imm(s.flags), imm(s.mask), buf(1)],
         vec![s.path.buf()?, Buffer::Out(Statx::SIZE as u32)])),
-    |_s, o| check(o).map(|(_, outs)| Statx::from_bytes(outs.first().map_or(&[][..], |b| b))));
+    |_s, o| check(o).map(|(_, outs)| Statx::from_bytes(outs.output(0).unwrap_or_default())));
 
 /// `fstat(fd, statbuf)` — status of an open file.
 #[derive(Clone, Copy, Debug)]
@@ -541,7 +541,7 @@ impl Fstat {
 
 op!(Fstat, Result<Stat, Error>,
     |s| Ok(call(libc::SYS_fstat, &[s.fd.arg(), buf(0)], vec![Buffer::Out(Stat::SIZE as u32)])),
-    |_s, o| check(o).map(|(_, outs)| Stat::from_bytes(outs.first().map_or(&[][..], |b| b))));
+    |_s, o| check(o).map(|(_, outs)| Stat::from_bytes(outs.output(0).unwrap_or_default())));
 
 /// `getdents64(fd, dirp, count)` — directory records into `buf` (up to its
 /// capacity); parse them with [`crate::DirEntries`]. 0 at the end.
@@ -917,7 +917,7 @@ impl Operation for UtimensAt {
             bufs,
         ))
     }
-    fn complete(self, o: Outcome) -> Self::Output {
+    fn complete(self, o: Outcome<'_>) -> Self::Output {
         unit(o)
     }
 }
@@ -955,7 +955,7 @@ impl Operation for Getxattr {
         let args = [buf(0), buf(1), value, imm(self.buf.capacity() as i64)];
         Ok(call(libc::SYS_getxattr, &args, bufs))
     }
-    fn complete(self, o: Outcome) -> Self::Output {
+    fn complete(self, o: Outcome<'_>) -> Self::Output {
         read_into(self.buf, o)
     }
 }
@@ -1026,11 +1026,11 @@ impl Operation for Accept4 {
             vec![Buffer::Out(SOCKADDR_MAX), len],
         ))
     }
-    fn complete(self, o: Outcome) -> Self::Output {
+    fn complete(self, o: Outcome<'_>) -> Self::Output {
         let (fd, outs) = check(o)?;
         let fd = adopt_fd(i32::try_from(fd).map_err(|_| Error::Protocol(fd))?);
-        let mut addr = outs.first().map(|b| b.to_vec()).unwrap_or_default();
-        if let Some(len) = outs.get(1).and_then(|b| b.get(..4)) {
+        let mut addr = outs.output(0).map(<[u8]>::to_vec).unwrap_or_default();
+        if let Some(len) = outs.output(1).and_then(|b| b.get(..4)) {
             let len = u32::from_ne_bytes([len[0], len[1], len[2], len[3]]) as usize;
             addr.truncate(len);
         }
@@ -1172,7 +1172,7 @@ impl Operation for RecvMsg {
             relocs,
         ))
     }
-    fn complete(self, o: Outcome) -> Self::Output {
+    fn complete(self, o: Outcome<'_>) -> Self::Output {
         // Output 0 is the msghdr.
         scatter(self.bufs, o, 1)
     }
@@ -1219,7 +1219,7 @@ impl Operation for SendMsg {
             relocs,
         ))
     }
-    fn complete(self, o: Outcome) -> Self::Output {
+    fn complete(self, o: Outcome<'_>) -> Self::Output {
         (count(o), self.bufs)
     }
 }

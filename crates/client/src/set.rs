@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::future::poll_fn;
 use std::sync::Arc;
 
+use crate::completed::Done;
 use crate::error::Error;
 use crate::gateway::{Gateway, Group, Ticket};
 use crate::op::{Flags, Operation};
@@ -90,10 +91,10 @@ impl<O: Operation> OpSet<O> {
         self.finish(c)
     }
 
-    fn finish(&mut self, c: sysgate_proto::Completion<'static>) -> Option<(usize, O::Output)> {
+    fn finish(&mut self, c: Done) -> Option<(usize, O::Output)> {
         // Every completion routed here belongs to one of our ops.
-        let (key, op) = self.ops.remove(&c.user_data)?;
-        Some((key, op.complete(Ok(c))))
+        let (key, op) = self.ops.remove(&c.user_data())?;
+        Some((key, crate::gateway::complete(op, Ok(c))))
     }
 }
 
@@ -102,7 +103,7 @@ impl<O: Operation> Drop for OpSet<O> {
         let done: Vec<_> = self.group.lock().done.drain(..).collect();
         // Their arena pages, if any, are released as they drop.
         for (c, _) in done {
-            if let Some((_, op)) = self.ops.remove(&c.user_data) {
+            if let Some((_, op)) = self.ops.remove(&c.user_data()) {
                 crate::gateway::clean_up(op.on_abandon(), &c);
             }
         }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use sysgate::proto::{Completion, CompletionFlags, Op, codes};
 use sysgate::{
     Batch, BatchFuture, BatchResults, Errno, Error, ExecStats, Gateway, InvalidRequest, Operation,
-    Outcome, Request, RequestId, Submitted, ops,
+    Posted, Request, RequestId, Submitted, ops,
 };
 
 use super::help;
@@ -165,7 +165,7 @@ enum JobState {
     /// A batch or chain in flight.
     Batch(BatchFuture),
     /// One call, completed.
-    SingleDone(Outcome),
+    SingleDone(Posted),
     /// A batch or chain, completed.
     BatchDone(BatchResults),
 }
@@ -456,7 +456,10 @@ impl Session {
         let mut links: Vec<Option<i64>> = Vec::with_capacity(calls.len());
         for (k, call) in calls.iter().enumerate() {
             let missing = Err(Error::Protocol(codes::INVALID));
-            let outcome = results.completion(k).unwrap_or(&missing);
+            let outcome = results
+                .completion(k)
+                .map_or(missing, |o| o.map(|c| c.to_completion()));
+            let outcome = &outcome;
             self.report(call, outcome, elapsed, tag, &links, sink)?;
             links.push(match outcome {
                 Ok(c) if c.result >= 0 && !c.flags.contains(CompletionFlags::PROTOCOL_ERROR) => {
@@ -473,7 +476,7 @@ impl Session {
     fn report(
         &mut self,
         call: &Prepared,
-        outcome: &Outcome,
+        outcome: &Posted,
         elapsed: Duration,
         tag: Option<u64>,
         links: &[Option<i64>],

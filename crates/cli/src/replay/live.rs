@@ -25,7 +25,7 @@ use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use sysgate::proto::{Arg, CompletionFlags, Op, SyscallOp, codes};
-use sysgate::{Abandon, Gateway, Operation, Outcome, Request, Submitted};
+use sysgate::{Abandon, Gateway, Operation, Outcome, Posted, Request, Submitted};
 use sysgate_sys::{ArgKind, Errno, Signature, StructKind};
 
 use super::plan::{FdGen, Plan, Step};
@@ -49,14 +49,14 @@ struct ReplayRequest {
 }
 
 impl Operation for ReplayRequest {
-    type Output = Outcome;
+    type Output = Posted;
 
     fn request(&self) -> Result<Op<'_>, sysgate::Error> {
         self.inner.request()
     }
 
-    fn complete(self, outcome: Outcome) -> Outcome {
-        outcome
+    fn complete(self, outcome: Outcome<'_>) -> Posted {
+        self.inner.complete(outcome)
     }
 
     fn on_abandon(&self) -> Abandon {
@@ -566,7 +566,7 @@ fn live_pair(outputs: &[Vec<u8>], plan: &CallPlan, arg: usize) -> Option<[i32; 2
 ///
 /// # Errors
 /// The ring broke: nothing more can be submitted.
-fn completion(outcome: Outcome, plan: &CallPlan) -> Result<Done, ReplayError> {
+fn completion(outcome: Posted, plan: &CallPlan) -> Result<Done, ReplayError> {
     let c = match outcome {
         Ok(c) => c,
         Err(e @ (sysgate::Error::Ring(_) | sysgate::Error::Region(_))) => {
@@ -611,7 +611,7 @@ fn completion(outcome: Outcome, plan: &CallPlan) -> Result<Done, ReplayError> {
 /// Sleeps until at least one future in `in_flight` is ready or past its
 /// deadline; removes and returns those (`None`: timed out — dropping the
 /// future cancels the request).
-fn wait_any(in_flight: &mut Vec<InFlight>, waker: &Waker) -> Vec<(InFlight, Option<Outcome>)> {
+fn wait_any(in_flight: &mut Vec<InFlight>, waker: &Waker) -> Vec<(InFlight, Option<Posted>)> {
     let mut cx = Context::from_waker(waker);
     loop {
         let mut done = Vec::new();
