@@ -65,6 +65,12 @@ impl Gate {
         }
     }
 
+    /// One `getppid()` through `gw.call`.
+    pub fn getppid_call(&self) -> i64 {
+        let nr = libc::SYS_getppid as u32;
+        self.gw.call(raw(nr, [])).expect("getppid").value
+    }
+
     /// `batch` × `getppid()` as one batch, waited for together; `punt` sets
     /// ASYNC (the pool, the always-punt design). Returns the sum of the
     /// results.

@@ -10,7 +10,7 @@ use sysgate_proto::{Buffer, Op, Submission, SubmissionFlags};
 use crate::arena::Placement;
 use crate::completed::Done;
 use crate::error::{Error, InvalidRequest};
-use crate::gateway::{Gateway, Ticket, prepare};
+use crate::gateway::{Gateway, Outgoing, Ticket, prepare};
 use crate::op::{Abandon, Fd, Flags, Handle, Operation, Outcome};
 
 /// A list of ops to submit at once (one lock, one pass of the executor),
@@ -175,7 +175,16 @@ fn send(gw: &Gateway, batch: &Batch, tickets: &[Ticket]) -> Result<(), Error> {
             Link::Soft => flags = flags | SubmissionFlags::LINK,
             Link::Hard => flags = flags | SubmissionFlags::HARDLINK,
         }
-        let mut sub = Submission::new(t.user_data(), e.op.request()?).with_flags(flags);
+        let op = e.op.request()?;
+        if let Some(plain) = Outgoing::plain(t.user_data(), flags, &op) {
+            subs.push(plain);
+            placements.push(None);
+            if e.link == Link::None {
+                chain_start = i + 1;
+            }
+            continue;
+        }
+        let mut sub = Submission::new(t.user_data(), op).with_flags(flags);
         let mut placement = gw.place(&mut sub)?;
         // An output read in place by a later member (`Buffer::Linked`, by
         // batch position until `prepare`) stays reserved until that member
@@ -193,7 +202,7 @@ fn send(gw: &Gateway, batch: &Batch, tickets: &[Ticket]) -> Result<(), Error> {
             }
         }
         prepare(&mut sub, i, chain_start)?;
-        subs.push(sub);
+        subs.push(Outgoing::Request(sub));
         placements.push(placement);
         if e.link == Link::None {
             chain_start = i + 1;

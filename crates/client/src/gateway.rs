@@ -13,7 +13,8 @@ use sysgate_exec::{
     CompletionWaiter, ExecStats, Executor, PoolConfig, WaitInterrupter, Waited, WorkerPool,
 };
 use sysgate_proto::{
-    Arg, Buffer, CancelTarget, CompletionFlags, EncodeError, Op, Submission, encode_into,
+    Arg, Buffer, CancelTarget, CompletionFlags, EncodeError, Op, PlainCall, Submission,
+    SubmissionFlags, encode_into,
 };
 use sysgate_ring::{Arena, Consumer, Producer, PushError, Region, RegionSizes};
 
@@ -622,8 +623,8 @@ impl Gateway {
         tickets.iter().for_each(|&t| state.release(t));
     }
 
-    pub(crate) fn send(&self, subs: &[Submission<'_>]) -> Result<(), Error> {
-        self.inner.send(subs)
+    pub(crate) fn send(&self, out: &[Outgoing<'_>]) -> Result<(), Error> {
+        self.inner.send(out)
     }
 
     /// Takes the completions of `tickets` that have arrived (into the
@@ -759,7 +760,7 @@ impl Gateway {
                 target: CancelTarget::UserData(ticket.0),
             },
         );
-        let _ = self.inner.send(std::slice::from_ref(&cancel));
+        let _ = self.inner.send(&[Outgoing::Request(cancel)]);
     }
 
     /// Submits `op` for `group`: its completion will be pushed there.
@@ -782,13 +783,19 @@ impl Gateway {
     /// submitted and the ticket is released.
     fn send_one<O: Operation>(&self, ticket: Ticket, op: &O, flags: Flags) -> Result<(), Error> {
         let sent = op.request().and_then(|req| {
-            let mut sub = Submission::new(ticket.0, req).with_flags(flags.wire());
-            let placement = self.place(&mut sub)?;
-            prepare(&mut sub, 0, 0)?;
-            if let Some(p) = placement {
-                self.inner.core.lock().attach(ticket, p);
-            }
-            self.inner.send(std::slice::from_ref(&sub))
+            let out = match Outgoing::plain(ticket.0, flags.wire(), &req) {
+                Some(plain) => plain,
+                None => {
+                    let mut sub = Submission::new(ticket.0, req).with_flags(flags.wire());
+                    let placement = self.place(&mut sub)?;
+                    prepare(&mut sub, 0, 0)?;
+                    if let Some(p) = placement {
+                        self.inner.core.lock().attach(ticket, p);
+                    }
+                    Outgoing::Request(sub)
+                }
+            };
+            self.inner.send(std::slice::from_ref(&out))
         });
         if sent.is_err() {
             self.inner.core.lock().release(ticket);
@@ -866,7 +873,7 @@ impl Inner {
     /// executor (which runs what it can right here). All or nothing: an op
     /// that cannot be encoded fails the whole call before anything is
     /// pushed.
-    fn send(&self, subs: &[Submission<'_>]) -> Result<(), Error> {
+    fn send(&self, subs: &[Outgoing<'_>]) -> Result<(), Error> {
         let mut guard = self.lock_submit();
         let side = &mut *guard;
         let max = side.sq.max_frame() as usize;
@@ -874,15 +881,7 @@ impl Inner {
         side.ends.clear();
         for sub in subs {
             let start = side.frames.len();
-            let len = loop {
-                match encode_into(sub, &mut side.frames[start..]) {
-                    Ok(len) => break len,
-                    Err(EncodeError::BufferTooSmall { needed }) => {
-                        side.frames.resize(start + needed, 0);
-                    }
-                    Err(e) => return Err(Error::Encode(e)),
-                }
-            };
+            let len = sub.encode_at(&mut side.frames, start)?;
             if len > max {
                 return Err(Error::Encode(EncodeError::TooLarge { len }));
             }
@@ -941,6 +940,66 @@ impl Inner {
                 // takes the executor's waiter. The start is not retried.
                 Err(_) => Driver::Gone,
             };
+        }
+    }
+}
+
+/// A request ready to be written into the submission ring.
+pub(crate) enum Outgoing<'a> {
+    /// A syscall whose arguments are all words (valid as it is: its flags
+    /// come from [`Flags`] and links): written in place, the way most
+    /// requests go.
+    Plain(PlainCall),
+    /// Any other request, readied by [`prepare`].
+    Request(Submission<'a>),
+}
+
+impl Outgoing<'_> {
+    /// `op` as a [`Outgoing::Plain`] call, if it is one.
+    pub(crate) fn plain(user_data: u64, flags: SubmissionFlags, op: &Op<'_>) -> Option<Self> {
+        let Op::Syscall(call) = op else {
+            return None;
+        };
+        if !call.bufs.is_empty() || !call.relocs.is_empty() {
+            return None;
+        }
+        let mut args = [0; sysgate_proto::MAX_ARGS];
+        let given = call.args.as_slice();
+        if given.len() > args.len() {
+            return None;
+        }
+        for (w, a) in args.iter_mut().zip(given) {
+            let Arg::Imm(v) = a else { return None };
+            *w = *v;
+        }
+        Some(Outgoing::Plain(PlainCall {
+            user_data,
+            flags,
+            nr: call.nr,
+            argc: given.len() as u8,
+            args,
+        }))
+    }
+
+    /// Writes the frame at `frames[start..]` (growing it); its length.
+    fn encode_at(&self, frames: &mut Vec<u8>, start: usize) -> Result<usize, Error> {
+        let sub = match self {
+            Outgoing::Plain(call) => {
+                frames.resize(
+                    start + sysgate_proto::plain_call_len(usize::from(call.argc)),
+                    0,
+                );
+                // Cannot fail: sized just above, and `argc` ≤ MAX_ARGS.
+                return Ok(call.encode(&mut frames[start..]).unwrap_or(0));
+            }
+            Outgoing::Request(sub) => sub,
+        };
+        loop {
+            match encode_into(sub, &mut frames[start..]) {
+                Ok(len) => return Ok(len),
+                Err(EncodeError::BufferTooSmall { needed }) => frames.resize(start + needed, 0),
+                Err(e) => return Err(Error::Encode(e)),
+            }
         }
     }
 }
