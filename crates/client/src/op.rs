@@ -549,6 +549,15 @@ impl Operation for Request {
 
 /// A view of `op` borrowing its buffers (no copy of their bytes).
 fn borrow<'a>(op: &'a SyscallOp<'static>) -> SyscallOp<'a> {
+    if op.bufs.is_empty() && op.relocs.is_empty() {
+        // Words only (most calls): nothing to borrow, nothing to collect.
+        return SyscallOp {
+            nr: op.nr,
+            args: op.args.clone(),
+            bufs: Vec::new(),
+            relocs: Vec::new(),
+        };
+    }
     SyscallOp {
         nr: op.nr,
         args: op.args.clone(),

@@ -71,7 +71,9 @@ pub fn run(cfg: &Config, report: &mut Report) {
     };
     let call_names = names(&variants);
     drop(variants);
-    report.rows.push(row(spec, &call_names, &series, Vec::new()));
+    report
+        .rows
+        .push(row(spec, &call_names, &series, Vec::new()));
     for batch in [1u32, 32] {
         progress(&format!("nonblocking batch={batch}"));
         let reps = nominal / u64::from(batch);
