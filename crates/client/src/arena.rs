@@ -109,6 +109,10 @@ impl FreeList {
 
 /// A gateway's arena and who holds which of its pages.
 pub(crate) struct ArenaSpace {
+    /// Keeps requests off the arena's memfd (closing it, or `ftruncate`,
+    /// would pull the memory from under requests in flight); dropped
+    /// before the arena closes it.
+    _held: sysgate_exec::HeldFd,
     arena: Arena,
     pages: Mutex<FreeList>,
 }
@@ -117,6 +121,7 @@ impl ArenaSpace {
     pub(crate) fn new(arena: Arena) -> Arc<ArenaSpace> {
         let pages = arena.len() as u64 / PAGE;
         Arc::new(ArenaSpace {
+            _held: sysgate_exec::hold_fd(arena.fd()),
             arena,
             pages: Mutex::new(FreeList::new(pages)),
         })

@@ -10,7 +10,7 @@ use sysgate_proto::{Buffer, Op, Submission, SubmissionFlags};
 use crate::arena::Placement;
 use crate::completed::Done;
 use crate::error::{Error, InvalidRequest};
-use crate::gateway::{Gateway, Outgoing, Ticket, prepare};
+use crate::gateway::{Gateway, Outgoing, SendError, Ticket, prepare};
 use crate::op::{Abandon, Fd, Flags, Handle, Operation, Outcome};
 
 /// A list of ops to submit at once (one lock, one pass of the executor),
@@ -146,10 +146,17 @@ pub struct BatchFuture {
 
 pub(crate) fn submit(gw: &Gateway, batch: Batch) -> BatchFuture {
     let tickets = gw.alloc_tickets(batch.entries.len());
-    let error = send(gw, &batch, &tickets).err();
-    if error.is_some() {
-        gw.release_tickets(&tickets);
-    }
+    let error = match send(gw, &batch, &tickets) {
+        Ok(()) => None,
+        Err(SendError { error, staged }) => {
+            // The first `staged` requests are on the ring: they complete.
+            for (&t, e) in tickets.iter().zip(&batch.entries).take(staged) {
+                gw.abandon(t, e.op.on_abandon());
+            }
+            gw.release_tickets(&tickets[staged..]);
+            Some(error)
+        }
+    };
     let n = batch.entries.len();
     BatchFuture {
         gw: gw.clone(),
@@ -160,7 +167,18 @@ pub(crate) fn submit(gw: &Gateway, batch: Batch) -> BatchFuture {
     }
 }
 
-fn send(gw: &Gateway, batch: &Batch, tickets: &[Ticket]) -> Result<(), Error> {
+fn send(gw: &Gateway, batch: &Batch, tickets: &[Ticket]) -> Result<(), SendError> {
+    let subs = ready(gw, batch, tickets).map_err(SendError::none)?;
+    gw.send(&subs)
+}
+
+/// Readies every op of the batch for the ring, and gives its ticket the
+/// arena pages it holds.
+fn ready<'b>(
+    gw: &Gateway,
+    batch: &'b Batch,
+    tickets: &[Ticket],
+) -> Result<Vec<Outgoing<'b>>, Error> {
     if let Some(e) = &batch.invalid {
         return Err(e.clone().into());
     }
@@ -216,7 +234,7 @@ fn send(gw: &Gateway, batch: &Batch, tickets: &[Ticket]) -> Result<(), Error> {
     if !held.is_empty() {
         gw.attach(held);
     }
-    gw.send(&subs)
+    Ok(subs)
 }
 
 impl BatchFuture {

@@ -113,6 +113,15 @@ impl Done {
         Some(Done::Frame(bytes))
     }
 
+    /// What a request gets whose completion frame could not be read.
+    pub(crate) fn undecodable(user_data: u64) -> Done {
+        Done::Plain(PlainCompletion {
+            user_data,
+            result: codes::UNDECODABLE,
+            flags: CompletionFlags::PROTOCOL_ERROR,
+        })
+    }
+
     /// Its `user_data`.
     pub(crate) fn user_data(&self) -> u64 {
         match self {

@@ -386,7 +386,12 @@ impl State {
             match self.cq.read(&mut frame) {
                 Ok(Some(_)) => match Done::from_frame(&frame) {
                     Some(done) => self.deliver(done, wake),
-                    None => self.unmatched += 1,
+                    // Its request still completes, exactly once: with the
+                    // error, if the frame says whose it is.
+                    None => match sysgate_proto::peek_user_data(&frame) {
+                        Some(user_data) => self.deliver(Done::undecodable(user_data), wake),
+                        None => self.unmatched += 1,
+                    },
                 },
                 Ok(None) => break self.cq.release().map_err(Error::Ring),
                 Err(e) => break Err(Error::Ring(e)),
@@ -623,7 +628,7 @@ impl Gateway {
         tickets.iter().for_each(|&t| state.release(t));
     }
 
-    pub(crate) fn send(&self, out: &[Outgoing<'_>]) -> Result<(), Error> {
+    pub(crate) fn send(&self, out: &[Outgoing<'_>]) -> Result<(), SendError> {
         self.inner.send(out)
     }
 
@@ -779,28 +784,36 @@ impl Gateway {
         self.send_one(ticket, op, flags).map(|()| ticket)
     }
 
-    /// Submits `op` alone under `ticket`; on an error nothing was
-    /// submitted and the ticket is released.
+    /// Submits `op` alone under `ticket`. On an error before the request
+    /// reached the ring the ticket is released; after, it is abandoned (the
+    /// request completes, and what it made is cleaned up).
     fn send_one<O: Operation>(&self, ticket: Ticket, op: &O, flags: Flags) -> Result<(), Error> {
-        let sent = op.request().and_then(|req| {
-            let out = match Outgoing::plain(ticket.0, flags.wire(), &req) {
-                Some(plain) => plain,
-                None => {
-                    let mut sub = Submission::new(ticket.0, req).with_flags(flags.wire());
-                    let placement = self.place(&mut sub)?;
-                    prepare(&mut sub, 0, 0)?;
-                    if let Some(p) = placement {
-                        self.inner.core.lock().attach(ticket, p);
-                    }
-                    Outgoing::Request(sub)
-                }
-            };
-            self.inner.send(std::slice::from_ref(&out))
+        let outgoing = op.request().and_then(|req| {
+            if let Some(plain) = Outgoing::plain(ticket.0, flags.wire(), &req) {
+                return Ok(plain);
+            }
+            let mut sub = Submission::new(ticket.0, req).with_flags(flags.wire());
+            let placement = self.place(&mut sub)?;
+            prepare(&mut sub, 0, 0)?;
+            if let Some(p) = placement {
+                self.inner.core.lock().attach(ticket, p);
+            }
+            Ok(Outgoing::Request(sub))
         });
-        if sent.is_err() {
-            self.inner.core.lock().release(ticket);
+        let sent = outgoing
+            .map_err(SendError::none)
+            .and_then(|out| self.inner.send(std::slice::from_ref(&out)));
+        match sent {
+            Ok(()) => Ok(()),
+            Err(SendError { error, staged: 0 }) => {
+                self.inner.core.lock().release(ticket);
+                Err(error)
+            }
+            Err(SendError { error, .. }) => {
+                self.abandon(ticket, op.on_abandon());
+                Err(error)
+            }
         }
-        sent
     }
 
     /// Takes the group's next completion; if there is none yet, registers
@@ -873,7 +886,7 @@ impl Inner {
     /// executor (which runs what it can right here). All or nothing: an op
     /// that cannot be encoded fails the whole call before anything is
     /// pushed.
-    fn send(&self, subs: &[Outgoing<'_>]) -> Result<(), Error> {
+    fn send(&self, subs: &[Outgoing<'_>]) -> Result<(), SendError> {
         let mut guard = self.lock_submit();
         let side = &mut *guard;
         let max = side.sq.max_frame() as usize;
@@ -881,49 +894,54 @@ impl Inner {
         side.ends.clear();
         for sub in subs {
             let start = side.frames.len();
-            let len = sub.encode_at(&mut side.frames, start)?;
+            let len = sub
+                .encode_at(&mut side.frames, start)
+                .map_err(SendError::none)?;
             if len > max {
-                return Err(Error::Encode(EncodeError::TooLarge { len }));
+                return Err(SendError::none(Error::Encode(EncodeError::TooLarge {
+                    len,
+                })));
             }
             side.ends.push(start + len);
         }
         let Some(exec) = side.exec.as_mut() else {
             unreachable!("the executor lives as long as the gateway")
         };
+        let mut staged = 0;
         let mut start = 0;
-        for &end in &side.ends {
+        let mut failed = None;
+        'frames: for &end in &side.ends {
             let frame = &side.frames[start..end];
             loop {
-                match side.sq.stage(frame) {
+                let error = match side.sq.stage(frame) {
                     Ok(()) => break,
-                    Err(PushError::Full(_)) => {
-                        // Make room: hand what is staged to the executor.
-                        side.sq.publish().map_err(Error::Ring)?;
-                        exec.enter(u32::MAX, 0, None).map_err(enter_error)?;
-                        if !side.sq.has_room(frame.len()).map_err(Error::Ring)? {
-                            // The executor is a polling thread that has not
-                            // caught up yet.
-                            side.sq
-                                .wait_for_space(frame.len(), Some(Duration::from_millis(10)))
-                                .map_err(Error::Ring)?;
-                        }
-                    }
-                    Err(PushError::TooLarge { max, .. }) => {
-                        return Err(Error::Encode(EncodeError::TooLarge {
-                            len: max as usize + 1,
-                        }));
-                    }
+                    Err(PushError::Full(_)) => match make_room(&mut side.sq, exec, frame.len()) {
+                        Ok(()) => continue,
+                        Err(e) => e,
+                    },
+                    Err(PushError::TooLarge { max, .. }) => Error::Encode(EncodeError::TooLarge {
+                        len: max as usize + 1,
+                    }),
                     Err(PushError::Corrupt { error, .. } | PushError::WakeFailed(error)) => {
-                        return Err(Error::Ring(error));
+                        Error::Ring(error)
                     }
-                    Err(_) => return Err(Error::Protocol(sysgate_proto::codes::INVALID)),
-                }
+                    Err(_) => Error::Protocol(sysgate_proto::codes::INVALID),
+                };
+                failed = Some(error);
+                break 'frames;
             }
+            staged += 1;
             start = end;
         }
-        side.sq.publish().map_err(Error::Ring)?;
-        exec.enter(u32::MAX, 0, None).map_err(enter_error)?;
-        Ok(())
+        // What is staged is published even after a failure: a staged frame
+        // cannot be taken back, and one left behind would go out with the
+        // next submission.
+        let published = side.sq.publish().map_err(Error::Ring);
+        let entered = published.and_then(|()| exec.enter(u32::MAX, 0, None).map_err(enter_error));
+        match failed.map_or(entered, Err) {
+            Ok(_) => Ok(()),
+            Err(error) => Err(SendError { error, staged }),
+        }
     }
 
     fn start_driver(&self) {
@@ -1004,6 +1022,36 @@ impl Outgoing<'_> {
     }
 }
 
+/// Frees room for a frame of `len` bytes: hands what is staged to the
+/// executor, and if it is a polling thread that has not caught up yet,
+/// waits a little for it.
+fn make_room(sq: &mut Producer, exec: &mut Executor, len: usize) -> Result<(), Error> {
+    sq.publish().map_err(Error::Ring)?;
+    exec.enter(u32::MAX, 0, None).map_err(enter_error)?;
+    if !sq.has_room(len).map_err(Error::Ring)? {
+        sq.wait_for_space(len, Some(Duration::from_millis(10)))
+            .map_err(Error::Ring)?;
+    }
+    Ok(())
+}
+
+/// Why a submission failed, and how many of its requests went onto the
+/// ring before it did: those run (or are cancelled) and complete like any
+/// other, so their tickets are abandoned, never released — their buffers
+/// and arena pages stay reserved until their completions arrive.
+#[derive(Debug)]
+pub(crate) struct SendError {
+    pub(crate) error: Error,
+    pub(crate) staged: usize,
+}
+
+impl SendError {
+    /// A failure before anything went onto the ring.
+    pub(crate) fn none(error: Error) -> SendError {
+        SendError { error, staged: 0 }
+    }
+}
+
 fn enter_error(e: sysgate_exec::EnterError) -> Error {
     match e {
         sysgate_exec::EnterError::Ring(e) => Error::Ring(e),
@@ -1072,10 +1120,18 @@ impl Drop for Inner {
         // closed) instead of lost.
         let exec = self.lock_submit().exec.take();
         std::thread::scope(|s| {
-            let dropping = s.spawn(move || drop(exec));
-            while !dropping.is_finished() {
-                self.core.reap_and_wake();
-                std::thread::sleep(Duration::from_millis(1));
+            let spawned = std::thread::Builder::new()
+                .name("sysgate-close".into())
+                .spawn_scoped(s, move || drop(exec));
+            // Without a thread to spare the closure, and the executor in it,
+            // is dropped by the failed spawn, here: completions beyond the
+            // ring's room are then counted lost rather than delivered, but
+            // nothing hangs or panics.
+            if let Ok(dropping) = spawned {
+                while !dropping.is_finished() {
+                    self.core.reap_and_wake();
+                    std::thread::sleep(Duration::from_millis(1));
+                }
             }
         });
         self.core.reap_and_wake();

@@ -221,11 +221,12 @@ impl Arena {
     }
 
     /// `arena.discard(offset, len)` — gives the pages of the range back to
-    /// the system (`fallocate(PUNCH_HOLE)`); afterwards it reads as zeros
-    /// and costs no memory until touched again. Where the kernel refuses to
-    /// punch, the range is overwritten with zeros instead, so the promise
-    /// holds either way. `offset` and `len` should be page multiples: a
-    /// partial page is zeroed but stays allocated.
+    /// the system (`madvise(MADV_REMOVE)` on this mapping, which frees the
+    /// memfd's pages behind it); afterwards it reads as zeros and costs no
+    /// memory until touched again. It goes through the mapping, not the
+    /// descriptor, so it can only ever touch this arena. Where the kernel
+    /// refuses, or the range is not made of whole pages, the range is
+    /// overwritten with zeros instead, so the promise holds either way.
     ///
     /// Errors: [`RegionError::OutOfBounds`] if the range is not inside the
     /// arena (nothing is changed).
@@ -236,17 +237,22 @@ impl Arena {
         if len == 0 {
             return Ok(());
         }
-        let mode = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
-        // SAFETY: plain syscall on our fd; the range is inside the file.
-        let punched = unsafe {
-            libc::fallocate(
-                self.map.fd.as_raw_fd(),
-                mode,
-                offset as libc::off_t,
-                len as libc::off_t,
-            )
-        } == 0;
-        if !punched {
+        let page = PAGE_BYTES as u64;
+        let whole_pages = offset.is_multiple_of(page) && len.is_multiple_of(page);
+        // SAFETY: `start..start + len` lies inside the live mapping (checked
+        // above) and starts on a page boundary (the mapping is page-aligned
+        // and `offset` a page multiple); it is shared memory no Rust
+        // reference points into, so dropping its pages changes nothing Rust
+        // relies on.
+        let removed = whole_pages
+            && unsafe {
+                libc::madvise(
+                    self.map.base.as_ptr().add(start).cast(),
+                    len as usize,
+                    libc::MADV_REMOVE,
+                )
+            } == 0;
+        if !removed {
             // SAFETY: inside the live mapping (checked above); a raw write
             // to shared memory no Rust reference points into.
             unsafe { std::ptr::write_bytes(self.map.base.as_ptr().add(start), 0, len as usize) };
