@@ -1,7 +1,6 @@
 //! The executor: takes frames off the submission ring, runs them where they
 //! belong, and answers each with exactly one completion.
 
-use std::collections::{HashMap, VecDeque};
 #[cfg(test)]
 use std::sync::atomic::AtomicU32;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -9,16 +8,12 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sysgate_proto::{
-    CancelTarget, Completion, CompletionFlags, DecodeError, Op, PlainCall, Submission,
-    SubmissionFlags, codes, decode, peek_user_data,
-};
+use sysgate_proto::{Completion, CompletionFlags, Submission};
 
-use crate::call::{ChainSoFar, Outputs, PreparedCall};
-use crate::dispatch::{Context, Step, inline_step};
-use crate::pool::{Account, Job, PoolConfig, PoolHandle, WorkerPool};
+use crate::dispatch::Context;
+use crate::pool::{PoolConfig, WorkerPool};
 use crate::reactor::Reactor;
-use crate::rings::{CompletionBatch, CompletionQueue, CqWriter, SqReader};
+use crate::rings::{CompletionQueue, CqWriter, SqReader};
 use crate::timers::{TimerEvent, Timers};
 
 mod control;
@@ -26,9 +21,8 @@ mod flow;
 mod jobs;
 
 use crate::{EnterError, ExecStats};
-use control::*;
-use flow::*;
-use jobs::*;
+use flow::{Pass, abandon_drain, abandon_open_chain, process, release_drain};
+use jobs::{JobPhase, JobTable, PuntedCall};
 use sysgate_ring::{Arena, RingWaker};
 
 /// Builds an [`Executor`].
@@ -261,7 +255,7 @@ impl Executor {
     }
 
     fn start_poller(&mut self, idle: Duration) {
-        let mut sq = self.sq.take().expect("the poller starts once");
+        let sq = self.sq.take().expect("the poller starts once");
         let stop = Arc::new(AtomicBool::new(false));
         let waker = sq.waker();
         let _ = self.shared.sq_waker.set(sq.waker());
@@ -272,79 +266,7 @@ impl Executor {
         );
         let thread = std::thread::Builder::new()
             .name("sysgate-sqpoll".into())
-            .spawn(move || {
-                let mut frame = Vec::new();
-                let mut pass = Pass::default();
-                let mut last_work = Instant::now();
-                let mut futex_armed = false;
-                while !stop2.load(Ordering::Acquire) {
-                    if let Some(reactor) = shared.reactor_for_poller() {
-                        let _ = reactor.reap(false, None, |job| job.retry());
-                    }
-                    let draining = pass.drain.is_some()
-                        && release_drain(&shared, &pool, Context::Poller, &mut pass);
-                    match sq.pop(&mut frame) {
-                        Ok(true) => {
-                            process(&shared, &pool, &frame, Context::Poller, &mut pass);
-                            if pass.batch.len() >= PASS_BATCH {
-                                shared.end_pass(&mut pass);
-                            }
-                            last_work = Instant::now();
-                        }
-                        Ok(false) if pass.submitted > 0 => shared.end_pass(&mut pass),
-                        Ok(false) if last_work.elapsed() < idle => std::hint::spin_loop(),
-                        Ok(false) => {
-                            // Idle long enough: sleep until a submitter (or
-                            // drop) wakes us. The ring sets NEED_WAKEUP.
-                            // A waiting DRAIN is checked every millisecond.
-                            // The stop flag is checked at least every
-                            // 100 ms: a wake-up sent just before the poller
-                            // falls asleep would otherwise be lost (it does
-                            // not change the futex word).
-                            let nap = Some(Duration::from_millis(if draining { 1 } else { 100 }));
-                            let slept = match shared.reactor_for_poller() {
-                                // Parked requests: sleep in the reactor's
-                                // io_uring, on the polls and on the ring's
-                                // tail (an io_uring FUTEX_WAIT) at once.
-                                Some(reactor) if !draining => sq.wait_with(|word, value| {
-                                    if !futex_armed {
-                                        futex_armed = reactor.arm_futex_wait(word, value);
-                                    }
-                                    let woke = reactor.reap(
-                                        true,
-                                        Some(Duration::from_millis(100)),
-                                        |job| job.retry(),
-                                    );
-                                    if let Some(result) = woke {
-                                        futex_armed = false;
-                                        let unsupported =
-                                            [-libc::EINVAL, -libc::EOPNOTSUPP, -libc::ENOSYS];
-                                        if unsupported.contains(&result) {
-                                            // No io_uring futexes here.
-                                            shared
-                                                .reactor_thread_needed
-                                                .store(true, Ordering::Relaxed);
-                                            reactor_thread(&shared);
-                                        }
-                                    }
-                                }),
-                                _ => sq.wait(nap),
-                            };
-                            if slept.is_err() {
-                                break;
-                            }
-                            last_work = Instant::now();
-                        }
-                        // A corrupt ring cannot be read any further.
-                        Err(_) => break,
-                    }
-                }
-                // Members of a chain whose last member never came, and
-                // what a DRAIN held back.
-                abandon_open_chain(&mut pass);
-                abandon_drain(&mut pass);
-                shared.end_pass(&mut pass);
-            })
+            .spawn(move || poll_submissions(&shared, &pool, sq, idle, &stop2))
             .expect("spawning the polling thread");
         self.poller = Some(Poller {
             stop,
@@ -711,6 +633,87 @@ impl Drop for Executor {
     }
 }
 
+/// The polling thread's loop: takes submissions off the ring as they come,
+/// spinning for `idle` after the last one, then sleeping until a submitter
+/// wakes it; stops when `stop` is set or the ring is corrupt.
+fn poll_submissions(
+    shared: &Arc<Shared>,
+    pool: &WorkerPool,
+    mut sq: SqReader,
+    idle: Duration,
+    stop: &AtomicBool,
+) {
+    let mut frame = Vec::new();
+    let mut pass = Pass::default();
+    let mut last_work = Instant::now();
+    let mut futex_armed = false;
+    while !stop.load(Ordering::Acquire) {
+        if let Some(reactor) = shared.reactor_for_poller() {
+            let _ = reactor.reap(false, None, |job| job.retry());
+        }
+        let draining =
+            pass.drain.is_some() && release_drain(shared, pool, Context::Poller, &mut pass);
+        match sq.pop(&mut frame) {
+            Ok(true) => {
+                process(shared, pool, &frame, Context::Poller, &mut pass);
+                if pass.batch.len() >= PASS_BATCH {
+                    shared.end_pass(&mut pass);
+                }
+                last_work = Instant::now();
+            }
+            Ok(false) if pass.submitted > 0 => shared.end_pass(&mut pass),
+            Ok(false) if last_work.elapsed() < idle => std::hint::spin_loop(),
+            Ok(false) => {
+                if sleep_for_submissions(shared, &mut sq, draining, &mut futex_armed).is_err() {
+                    break;
+                }
+                last_work = Instant::now();
+            }
+            // A corrupt ring cannot be read any further.
+            Err(_) => break,
+        }
+    }
+    // Members of a chain whose last member never came, and what a DRAIN
+    // held back.
+    abandon_open_chain(&mut pass);
+    abandon_drain(&mut pass);
+    shared.end_pass(&mut pass);
+}
+
+/// The idle polling thread's sleep, until a submitter (or drop) wakes it;
+/// the ring sets NEED_WAKEUP meanwhile. A waiting DRAIN is checked every
+/// millisecond. The stop flag is checked at least every 100 ms: a wake-up
+/// sent just before the poller falls asleep would otherwise be lost (it
+/// does not change the futex word). With requests parked, it sleeps in the
+/// reactor's io_uring, on the polls and on the ring's tail (an io_uring
+/// FUTEX_WAIT, armed once: `futex_armed`) at once.
+fn sleep_for_submissions(
+    shared: &Arc<Shared>,
+    sq: &mut SqReader,
+    draining: bool,
+    futex_armed: &mut bool,
+) -> Result<(), sysgate_ring::RingError> {
+    let nap = Some(Duration::from_millis(if draining { 1 } else { 100 }));
+    match shared.reactor_for_poller() {
+        Some(reactor) if !draining => sq.wait_with(|word, value| {
+            if !*futex_armed {
+                *futex_armed = reactor.arm_futex_wait(word, value);
+            }
+            let woke = reactor.reap(true, Some(Duration::from_millis(100)), |job| job.retry());
+            if let Some(result) = woke {
+                *futex_armed = false;
+                let unsupported = [-libc::EINVAL, -libc::EOPNOTSUPP, -libc::ENOSYS];
+                if unsupported.contains(&result) {
+                    // No io_uring futexes here.
+                    shared.reactor_thread_needed.store(true, Ordering::Relaxed);
+                    reactor_thread(shared);
+                }
+            }
+        }),
+        _ => sq.wait(nap),
+    }
+}
+
 /// The executor's reactor, created (with its thread) on first use; `None`
 /// if io_uring is unavailable or the executor is closing.
 fn reactor(shared: &Arc<Shared>) -> Option<&Reactor<Box<PuntedCall>>> {
@@ -752,7 +755,7 @@ fn reactor_thread(shared: &Arc<Shared>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sysgate_proto::{SyscallOp, encode_to_vec};
+    use sysgate_proto::{Op, SubmissionFlags, SyscallOp, codes, decode, encode_to_vec};
     use sysgate_ring::{Region, RegionSizes};
 
     #[test]

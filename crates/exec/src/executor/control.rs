@@ -1,7 +1,15 @@
 //! Cancel, timeouts and link timeouts: what the timer thread fires, and
 //! how requests on the pool or parked on readiness are found and stopped.
 
-use super::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sysgate_proto::{CancelTarget, CompletionFlags};
+
+use crate::timers::TimerEvent;
+
+use super::Shared;
+use super::jobs::{JobEntry, JobPhase};
 
 /// Arms a timer, starting the executor's timer thread on first use.
 pub(super) fn arm(

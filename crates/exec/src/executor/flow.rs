@@ -1,7 +1,25 @@
 //! From frame to start: decoding, DRAIN, link chains, and the inline step
 //! of each request.
 
-use super::*;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use sysgate_proto::{
+    Completion, CompletionFlags, DecodeError, Op, PlainCall, Submission, SubmissionFlags, codes,
+    decode, peek_user_data,
+};
+
+use crate::call::{ChainSoFar, Outputs, PreparedCall};
+use crate::dispatch::{Context, Step, inline_step};
+use crate::pool::{Account, PoolHandle, WorkerPool};
+use crate::rings::CompletionBatch;
+use crate::timers::TimerEvent;
+
+use super::Shared;
+use super::control::{arm, cancel};
+use super::jobs::{PuntedCall, punt_job};
 
 /// What one pass over the submission ring produced on this thread: its
 /// completions, encoded locally, and its counts. [`Shared::end_pass`] hands

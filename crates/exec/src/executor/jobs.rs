@@ -1,7 +1,21 @@
 //! Requests that left the submitting thread: on the pool, or parked on
 //! readiness — their table, and how each completes exactly once.
 
-use super::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use sysgate_proto::{CompletionFlags, SubmissionFlags, codes};
+
+use crate::call::{Outputs, PreparedCall};
+use crate::dispatch::{Context, Step, inline_step};
+use crate::pool::{Account, Job, PoolHandle};
+use crate::timers::TimerEvent;
+
+use super::control::arm;
+use super::flow::{Chain, Pass, cancel_rest, completion, is_short, link_continues, run_chain};
+use super::{Shared, reactor};
 
 /// Registers a pool job for `call` (it still has to be submitted).
 pub(super) fn punt_job(
