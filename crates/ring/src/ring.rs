@@ -181,6 +181,38 @@ impl RingView {
         }
     }
 
+    /// Moves our index (`index`, the tail of a producer or the head of a
+    /// consumer) to `value` with a Release store, records the frame count
+    /// for the peer's statistics, and wakes the peer if it sleeps on that
+    /// index (its `wait_bit` set). Returns whether it woke the peer.
+    ///
+    /// The NEED_WAKEUP protocol: the peer sets its bit, then re-reads our
+    /// index, then sleeps; we store the index, then read the bit. A SeqCst
+    /// fence on each side, between the two steps, makes it impossible for
+    /// both to miss each other (either the peer sees our index, or we see
+    /// its bit).
+    #[inline(always)]
+    fn advance(
+        &self,
+        index: &AtomicU32,
+        value: u32,
+        count: &AtomicU32,
+        frames: u32,
+        wait_bit: u32,
+    ) -> Result<bool, RingError> {
+        index.store(value, Ordering::Release);
+        // Relaxed: a count for `unconsumed_frames`, never used to address
+        // memory; the fence below orders it before any wake-up.
+        count.store(frames, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        // Relaxed: ordered by the fence above.
+        if self.flags().load(Ordering::Relaxed) & wait_bit == 0 {
+            return Ok(false);
+        }
+        self.wake(index)?;
+        Ok(true)
+    }
+
     fn wake(&self, word: &AtomicU32) -> Result<(), RingError> {
         self.waits().wake(word).map_err(|errno| RingError::Futex {
             ring: self.ring,
@@ -389,25 +421,19 @@ impl Producer {
         if self.tail == self.published {
             return Ok(());
         }
-        // Release: pairs with the Acquire loads of the tail in
-        // `Consumer::refresh_tail` and `Consumer::wait`: the staged records
-        // happen before the consumer reads them.
-        self.view.tail().store(self.tail, Ordering::Release);
+        // Release (in `advance`): pairs with the Acquire loads of the tail
+        // in `Consumer::refresh_tail` and `Consumer::wait`: the staged
+        // records happen before the consumer reads them.
         self.published = self.tail;
-        // Relaxed: a count for `unconsumed_frames`, never used to address
-        // memory; the fence below orders it before any wake-up.
-        self.view
-            .published_frames()
-            .store(self.frames, Ordering::Relaxed);
-        // SeqCst fence: pairs with the fence in `Consumer::wait` (between
-        // setting NEED_WAKEUP and re-reading the tail): either it sees our
-        // tail, or we see its bit below.
-        fence(Ordering::SeqCst);
-        // Relaxed: ordered by the fence above.
-        if self.view.flags().load(Ordering::Relaxed) & self.view.data_wait_bit() != 0 {
-            self.wakes += 1;
-            self.view.wake(self.view.tail())?;
-        }
+        let view = &self.view;
+        let woke = view.advance(
+            view.tail(),
+            self.tail,
+            view.published_frames(),
+            self.frames,
+            view.data_wait_bit(),
+        )?;
+        self.wakes += u64::from(woke);
         Ok(())
     }
 
@@ -737,23 +763,19 @@ impl Consumer {
         if self.head == self.released {
             return Ok(());
         }
-        // Release: pairs with the Acquire load of the head in
-        // `Producer::refresh_head`: our copies out happen before the producer
-        // overwrites the space.
-        self.view.head().store(self.head, Ordering::Release);
+        // Release (in `advance`): pairs with the Acquire load of the head
+        // in `Producer::refresh_head`: our copies out happen before the
+        // producer overwrites the space.
         self.released = self.head;
-        // Relaxed: a count for `Producer::unconsumed_frames`, never used to
-        // address memory.
-        self.view
-            .consumed_frames()
-            .store(self.frames, Ordering::Relaxed);
-        // SeqCst fence: pairs with the fence in `Producer::wait_for_space`.
-        fence(Ordering::SeqCst);
-        // Relaxed: ordered by the fence above.
-        if self.view.flags().load(Ordering::Relaxed) & self.view.space_wait_bit() != 0 {
-            self.wakes += 1;
-            self.view.wake(self.view.head())?;
-        }
+        let view = &self.view;
+        let woke = view.advance(
+            view.head(),
+            self.head,
+            view.consumed_frames(),
+            self.frames,
+            view.space_wait_bit(),
+        )?;
+        self.wakes += u64::from(woke);
         Ok(())
     }
 
