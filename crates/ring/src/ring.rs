@@ -209,10 +209,11 @@ impl RingView {
         if self.flags().load(Ordering::Relaxed) & wait_bit == 0 {
             return Ok(false);
         }
-        self.wake(index)?;
-        Ok(true)
+        self.wake(index).map(|()| true)
     }
 
+    #[cold]
+    #[inline(never)]
     fn wake(&self, word: &AtomicU32) -> Result<(), RingError> {
         self.waits().wake(word).map_err(|errno| RingError::Futex {
             ring: self.ring,
