@@ -46,12 +46,14 @@ pub const fn plain_call_len(n: usize) -> usize {
 /// Bytes of a plain completion.
 pub const PLAIN_COMPLETION_LEN: usize = COMP_OUTPUTS + 8;
 
+#[inline(always)]
 fn word(b: &[u8], at: usize) -> u64 {
     let mut w = [0; 8];
     w.copy_from_slice(&b[at..at + 8]);
     u64::from_le_bytes(w)
 }
 
+#[inline(always)]
 fn word32(b: &[u8], at: usize) -> u32 {
     let mut w = [0; 4];
     w.copy_from_slice(&b[at..at + 4]);
@@ -95,16 +97,14 @@ impl PlainCall {
         if frame.len() != plain_call_len(argc) {
             return None;
         }
-        let mut args = [0; MAX_ARGS];
-        for (i, arg) in args.iter_mut().enumerate().take(argc) {
-            let at = SUB_ARGS + ARG_LEN * i;
-            if word32(frame, at) != 0 {
-                return None;
-            }
-            *arg = word(frame, at + 4);
-        }
         let counts = SUB_ARGS + ARG_LEN * argc;
-        if word(frame, counts) != 0 || word(frame, counts + 8) != 0 {
+        let mut args = [0; MAX_ARGS];
+        let mut tags = 0;
+        for (arg, bytes) in args.iter_mut().zip(frame[SUB_ARGS..counts].chunks_exact(ARG_LEN)) {
+            tags |= word32(bytes, 0);
+            *arg = word(bytes, 4);
+        }
+        if tags != 0 || word(frame, counts) | word(frame, counts + 8) != 0 {
             return None;
         }
         Some(PlainCall {
@@ -133,12 +133,12 @@ impl PlainCall {
         out[SUB_OP_TAG..SUB_NR].fill(0);
         out[SUB_NR..SUB_ARGC].copy_from_slice(&self.nr.to_le_bytes());
         out[SUB_ARGC..SUB_ARGS].copy_from_slice(&(argc as u64).to_le_bytes());
-        for (i, w) in self.args[..argc].iter().enumerate() {
-            let at = SUB_ARGS + ARG_LEN * i;
-            out[at..at + 4].fill(0);
-            out[at + 4..at + ARG_LEN].copy_from_slice(&w.to_le_bytes());
+        let (args, counts) = out[SUB_ARGS..].split_at_mut(ARG_LEN * argc);
+        for (w, bytes) in self.args.iter().zip(args.chunks_exact_mut(ARG_LEN)) {
+            bytes[..4].fill(0);
+            bytes[4..].copy_from_slice(&w.to_le_bytes());
         }
-        out[len - 16..].fill(0);
+        counts.fill(0);
         Some(len)
     }
 }

@@ -88,6 +88,9 @@ pub enum Goal {
     SpeedupAtLeast(f64),
     /// sysgate used less CPU than the baseline.
     LessCpu,
+    /// sysgate's median time per operation is at most this many ns (the
+    /// baseline is shown beside it).
+    AtMostNs(f64),
 }
 
 /// Whether a target was met.
@@ -129,6 +132,15 @@ impl Target {
                     Verdict::Met(v)
                 } else {
                     Verdict::Missed(format!("{v}, {:.0}% short", (1.0 - speedup / x) * 100.0))
+                }
+            }
+            Goal::AtMostNs(x) => {
+                let ns = s.stats.median_ns;
+                let v = format!("{ns:.1} ns");
+                if ns <= x {
+                    Verdict::Met(v)
+                } else {
+                    Verdict::Missed(format!("{v}, {:.0}% over", (ns / x - 1.0) * 100.0))
                 }
             }
             Goal::LessCpu => {

@@ -13,7 +13,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use sysgate::{Batch, Flags, Gateway, OpSet, RawArg, Submitted, Timespec, ops, raw};
-use sysgate_proto::{Op, Submission, SyscallOp, decode, encode_into};
+use sysgate_proto::{
+    CompletionFlags, Op, PlainCall, PlainCompletion, Submission, SubmissionFlags, SyscallOp,
+    decode, encode_into,
+};
 use sysgate_ring::{Consumer, Producer, Region, RegionSizes};
 
 #[path = "../../client/examples/du/walk.rs"]
@@ -203,7 +206,38 @@ impl Gate {
     }
 }
 
-/// Encodes an immediate-only 6-argument submission into `buf` and decodes
+/// Writes an immediate-only 6-argument call into `buf` and reads it back
+/// the way the gateway and the executor do (`PlainCall`: the same bytes
+/// as the general codec, in place); returns a word of the result so
+/// nothing is optimised away.
+pub fn plain_encode_decode_6arg(buf: &mut [u8], user_data: u64, words: &[u64; 6]) -> u64 {
+    let call = PlainCall {
+        user_data,
+        flags: SubmissionFlags::empty(),
+        nr: libc::SYS_pread64 as u32,
+        argc: 6,
+        args: *words,
+    };
+    let n = call.encode(buf).expect("encoding");
+    let back = PlainCall::decode(&buf[..n]).expect("decoding");
+    back.user_data ^ u64::from(back.nr) ^ u64::from(back.argc)
+}
+
+/// Writes a completion without outputs and reads it back, as the executor
+/// and the gateway do (`PlainCompletion`).
+pub fn plain_completion_round_trip(buf: &mut [u8], user_data: u64, result: i64) -> u64 {
+    let c = PlainCompletion {
+        user_data,
+        result,
+        flags: CompletionFlags::INLINE,
+    };
+    let n = c.encode(buf).expect("encoding");
+    let back = PlainCompletion::decode(&buf[..n]).expect("decoding");
+    back.user_data ^ back.result as u64
+}
+
+/// Encodes an immediate-only 6-argument submission into `buf` with the
+/// general codec (`encode_into`, `decode` into a `Submission`) and decodes
 /// it back; returns a word of the result so nothing is optimised away.
 pub fn encode_decode_6arg(buf: &mut [u8], user_data: u64, words: &[u64; 6]) -> u64 {
     let sub = Submission::new(

@@ -1,13 +1,21 @@
 //! 7. `codec`: the cost of the wire format and the ring, ns per op.
 //!
-//! Row `encode+decode`: an immediate-only 6-argument submission encoded
-//! with `sysgate_proto::encode_into` and decoded back with `decode`.
+//! Row `encode+decode`: an immediate-only 6-argument submission written
+//! and read back the way the gateway and the executor do for this shape
+//! (`PlainCall::encode`, `PlainCall::decode`: the bytes of the general
+//! codec, in place, validated as read).
+//! - general_codec: the same message through the general codec
+//!   (`encode_into` a `Submission`, `decode` into one), what every other
+//!   shape takes.
 //! - fixed_le: a hand-written fixed layout of the same fields (user_data,
 //!   flags, nr, 6 words) with `to_le_bytes`/`from_le_bytes` into a 64-byte
 //!   array and back: the floor of any encoding of this message — no
 //!   versioning, no tags, no validation.
 //! - memcpy: copying the encoded number of bytes out and back (2 copies):
 //!   what moving the bytes costs with no format at all.
+//!
+//! Row `completion`: a completion without outputs written and read back
+//! (`PlainCompletion`), against the same fixed layout of its three words.
 //!
 //! Row `ring push+pop`: a 64-byte frame pushed (published at once) and
 //! popped on a `sysgate_ring` ring whose both ends are on this thread.
@@ -20,9 +28,12 @@
 use std::hint::black_box;
 
 use crate::harness::{Variant, interleave, timed};
-use crate::report::{Report, Unit};
+use crate::report::{Goal, Report, Target, Unit};
 use crate::scenarios::{Config, RowSpec, names, progress, row};
-use crate::sysgate_side::{FrameRing, encode_decode_6arg, encoded_6arg_len};
+use crate::sysgate_side::{
+    FrameRing, encode_decode_6arg, encoded_6arg_len, plain_completion_round_trip,
+    plain_encode_decode_6arg,
+};
 
 /// The fields of the submission, laid out by hand.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -63,19 +74,35 @@ pub fn run(cfg: &Config, report: &mut Report) {
 
     progress("codec encode+decode");
     let mut buf = [0u8; 256];
+    let mut general_buf = [0u8; 256];
     let mut fixed_buf = [0u8; 64];
     let (mut src, mut mid, mut dst) = ([7u8; 128], [0u8; 128], [0u8; 128]);
     let mut variants = vec![
-        Variant::new("sysgate", "sysgate_proto encode_into + decode", || {
+        Variant::new("sysgate", "sysgate_proto PlainCall encode + decode", || {
             timed(ops, || {
                 let mut acc = 0;
                 for i in 0..ops {
-                    acc ^= encode_decode_6arg(&mut buf, black_box(i), black_box(&words));
+                    acc ^= plain_encode_decode_6arg(&mut buf, black_box(i), black_box(&words));
                 }
                 black_box(acc)
             })
             .0
         }),
+        Variant::new(
+            "general_codec",
+            "sysgate_proto encode_into + decode (Submission)",
+            || {
+                timed(ops, || {
+                    let mut acc = 0;
+                    for i in 0..ops {
+                        acc ^=
+                            encode_decode_6arg(&mut general_buf, black_box(i), black_box(&words));
+                    }
+                    black_box(acc)
+                })
+                .0
+            },
+        ),
         Variant::new("fixed_le", "hand-written fixed layout (le bytes)", || {
             timed(ops, || {
                 let mut acc = 0;
@@ -120,7 +147,66 @@ pub fn run(cfg: &Config, report: &mut Report) {
             what: format!("immediate-only 6-arg submission ({len} bytes), ns per round trip"),
             unit: Unit::NsPerOp,
             nominal_ops: ops,
-            targets: Vec::new(),
+            targets: vec![Target {
+                baseline: "fixed_le",
+                goal: Goal::AtMostNs(20.0),
+                label: "≤ 20 ns",
+            }],
+        },
+        &n,
+        &series,
+        Vec::new(),
+    ));
+
+    progress("codec completion");
+    let mut cbuf = [0u8; 64];
+    let mut fixed3 = [0u8; 24];
+    let mut variants = vec![
+        Variant::new(
+            "sysgate",
+            "sysgate_proto PlainCompletion encode + decode",
+            || {
+                timed(ops, || {
+                    let mut acc = 0;
+                    for i in 0..ops {
+                        acc ^= plain_completion_round_trip(&mut cbuf, black_box(i), black_box(7));
+                    }
+                    black_box(acc)
+                })
+                .0
+            },
+        ),
+        Variant::new("fixed_le", "hand-written fixed layout (le bytes)", || {
+            timed(ops, || {
+                let mut acc = 0;
+                for i in 0..ops {
+                    fixed3[..8].copy_from_slice(&black_box(i).to_le_bytes());
+                    fixed3[8..16].copy_from_slice(&black_box(7i64).to_le_bytes());
+                    fixed3[16..20].copy_from_slice(&1u32.to_le_bytes());
+                    let b = black_box(&fixed3);
+                    let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8"));
+                    acc ^= word(0) ^ word(8);
+                }
+                black_box(acc)
+            })
+            .0
+        }),
+    ];
+    let series = interleave(cfg.warmup, cfg.rounds, &mut variants);
+    let n = names(&variants);
+    drop(variants);
+    report.rows.push(row(
+        RowSpec {
+            scenario: "codec",
+            variant: "completion".into(),
+            what: "completion without outputs (29 bytes), ns per round trip".into(),
+            unit: Unit::NsPerOp,
+            nominal_ops: ops,
+            targets: vec![Target {
+                baseline: "fixed_le",
+                goal: Goal::AtMostNs(10.0),
+                label: "≤ 10 ns",
+            }],
         },
         &n,
         &series,
@@ -183,7 +269,11 @@ pub fn run(cfg: &Config, report: &mut Report) {
             what: "one 64-byte frame through the queue, ns per push+pop".into(),
             unit: Unit::NsPerOp,
             nominal_ops: ops,
-            targets: Vec::new(),
+            targets: vec![Target {
+                baseline: "crossbeam_channel",
+                goal: Goal::AtMostNs(15.0),
+                label: "≤ 15 ns",
+            }],
         },
         &n,
         &series,
