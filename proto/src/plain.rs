@@ -100,7 +100,10 @@ impl PlainCall {
         let counts = SUB_ARGS + ARG_LEN * argc;
         let mut args = [0; MAX_ARGS];
         let mut tags = 0;
-        for (arg, bytes) in args.iter_mut().zip(frame[SUB_ARGS..counts].chunks_exact(ARG_LEN)) {
+        for (arg, bytes) in args
+            .iter_mut()
+            .zip(frame[SUB_ARGS..counts].chunks_exact(ARG_LEN))
+        {
             tags |= word32(bytes, 0);
             *arg = word(bytes, 4);
         }

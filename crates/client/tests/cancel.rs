@@ -45,9 +45,6 @@ fn dropped_read_takes_nothing(flags: Flags, waiting: impl Fn(&ExecStats) -> bool
 
 #[test]
 fn dropping_a_parked_read_cancels_it() {
-    if let Some(why) = sysgate_testkit::io_uring_refused() {
-        return sysgate_testkit::skip(sysgate_testkit::Need::IoUring, &why);
-    }
     dropped_read_takes_nothing(Flags::NONE, |s| s.parked == 1);
 }
 

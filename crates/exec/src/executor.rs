@@ -12,7 +12,7 @@ use sysgate_proto::{Completion, CompletionFlags, Submission};
 
 use crate::dispatch::Context;
 use crate::pool::{PoolConfig, WorkerPool};
-use crate::reactor::Reactor;
+use crate::reactor::{Reactor, ReadinessBackend};
 use crate::rings::{CompletionQueue, CqWriter, SqReader};
 use crate::timers::{TimerEvent, Timers};
 
@@ -32,9 +32,18 @@ pub struct ExecutorBuilder {
     pool_config: Option<PoolConfig>,
     sq_poll_idle: Option<Duration>,
     arena: Option<Arena>,
+    readiness: Option<ReadinessBackend>,
 }
 
 impl ExecutorBuilder {
+    /// Forces the readiness backend (default: `SYSGATE_READINESS` if set,
+    /// else io_uring where the kernel allows it and epoll otherwise). A
+    /// forced io_uring the kernel refuses leaves parked calls to the pool.
+    pub fn readiness(mut self, backend: ReadinessBackend) -> Self {
+        self.readiness = Some(backend);
+        self
+    }
+
     /// Shares `pool` (of another executor) instead of starting a new one.
     pub fn pool(mut self, pool: WorkerPool) -> Self {
         self.pool = Some(pool);
@@ -101,8 +110,11 @@ pub(crate) struct Shared {
     /// The pool's interrupt signal, if running calls can be interrupted.
     interrupt_signal: Option<i32>,
     /// Parked requests waiting for readiness, once one has been parked
-    /// (`None` inside: io_uring is unavailable, parked calls use the pool).
+    /// (`None` inside: no backend could be created, parked calls use the
+    /// pool).
     reactor: OnceLock<Option<Reactor<Box<PuntedCall>>>>,
+    /// The readiness backend forced by the builder or the environment.
+    readiness: Option<ReadinessBackend>,
     reactor_thread: Mutex<Option<JoinHandle<()>>>,
     /// A polling thread takes submissions and processes readiness;
     /// otherwise `enter` does both.
@@ -110,9 +122,9 @@ pub(crate) struct Shared {
     /// The polling thread's ring waker, to make it look at a request parked
     /// by another thread.
     sq_waker: OnceLock<RingWaker>,
-    /// The kernel has no io_uring `FUTEX_WAIT` (before 6.7): the polling
-    /// thread cannot sleep on its ring and its polls at once, so a reactor
-    /// thread processes readiness instead.
+    /// The polling thread cannot sleep on its ring and its parked requests
+    /// at once (epoll, or a kernel without io_uring `FUTEX_WAIT`, before
+    /// 6.7), so a reactor thread processes readiness instead.
     reactor_thread_needed: AtomicBool,
     /// A [`CompletionWaiter`] exists: it, not `enter`, processes readiness.
     external_waiter: AtomicBool,
@@ -205,6 +217,7 @@ impl Executor {
     /// Options for a new executor.
     pub fn builder() -> ExecutorBuilder {
         ExecutorBuilder {
+            readiness: None,
             pool: None,
             pool_config: None,
             sq_poll_idle: None,
@@ -230,6 +243,7 @@ impl Executor {
             timers: Timers::default(),
             interrupt_signal: pool.interrupt_signal(),
             reactor: OnceLock::new(),
+            readiness: builder.readiness.or_else(ReadinessBackend::from_env),
             reactor_thread: Mutex::new(None),
             poller_mode: builder.sq_poll_idle.is_some(),
             sq_waker: OnceLock::new(),
@@ -380,6 +394,15 @@ impl Executor {
         &self.pool
     }
 
+    /// The readiness backend: the reactor's once one exists, else the one
+    /// the first parked request will get.
+    pub fn readiness(&self) -> ReadinessBackend {
+        match self.shared.reactor.get() {
+            Some(Some(r)) => r.backend(),
+            _ => ReadinessBackend::resolve(self.shared.readiness),
+        }
+    }
+
     /// A snapshot of the executor's and its pool's counters.
     pub fn stats(&self) -> ExecStats {
         let c = &self.shared.counters;
@@ -393,6 +416,7 @@ impl Executor {
             protocol_errors: c.protocol_errors.load(Ordering::Relaxed),
             parked_total: c.parked.load(Ordering::Relaxed),
             polled: c.polled.load(Ordering::Relaxed),
+            readiness: Some(self.readiness()),
             parked: self
                 .shared
                 .reactor
@@ -714,10 +738,26 @@ fn sleep_for_submissions(
     }
 }
 
-/// The executor's reactor, created (with its thread) on first use; `None`
-/// if io_uring is unavailable or the executor is closing.
+/// The executor's reactor, created (with its thread, where needed) on
+/// first use; `None` if no backend could be created or the executor is
+/// closing.
 fn reactor(shared: &Arc<Shared>) -> Option<&Reactor<Box<PuntedCall>>> {
-    let reactor = shared.reactor.get_or_init(|| Reactor::new().ok());
+    let reactor = shared.reactor.get_or_init(|| {
+        let backend = ReadinessBackend::resolve(shared.readiness);
+        let reactor = Reactor::new(backend).ok().or_else(|| {
+            // Unforced io_uring that fails after all (locked memory, say):
+            // epoll, rather than a thread per wait.
+            let fall_back = shared.readiness.is_none() && backend == ReadinessBackend::IoUring;
+            fall_back.then(|| Reactor::new(ReadinessBackend::Epoll).ok())?
+        });
+        if let Some(r) = &reactor
+            && shared.poller_mode
+            && !r.waits_on_futexes()
+        {
+            shared.reactor_thread_needed.store(true, Ordering::Relaxed);
+        }
+        reactor
+    });
     // Checked after the reactor exists (SeqCst, pairing with the store in
     // `Executor::drop`): either the dropping executor sees this reactor and
     // stops it, or we see `closing` here and park nothing.

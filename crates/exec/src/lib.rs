@@ -107,6 +107,7 @@ pub use executor::{CompletionWaiter, Executor, ExecutorBuilder, WaitInterrupter,
 pub use held::{HeldFd, hold_copy, hold_fd, is_held};
 pub use interrupt::default_signal;
 pub use pool::{Account, AccountStats, PoolConfig, PoolStats, WorkerPool};
+pub use reactor::ReadinessBackend;
 
 /// Why [`Executor::enter`] returned early.
 #[derive(Debug)]
@@ -177,4 +178,7 @@ pub struct ExecStats {
     pub in_pool: u64,
     /// The pool's own counters (shared with other executors on the pool).
     pub pool: PoolStats,
+    /// How parked requests wait for readiness (see
+    /// [`Executor::readiness`]); `None` in the default value only.
+    pub readiness: Option<ReadinessBackend>,
 }

@@ -201,9 +201,6 @@ fn a_link_timeout_without_a_linked_request_is_invalid_and_drop_answers_armed_tim
 
 #[test]
 fn cancelling_a_parked_read_disarms_it() {
-    if let Some(why) = sysgate_testkit::io_uring_refused() {
-        return skip(Need::IoUring, &why);
-    }
     let mut h = Harness::new();
     let (r, w) = common::pipe();
     h.submit(common::with_out_buf(
@@ -230,9 +227,6 @@ fn cancelling_a_parked_read_disarms_it() {
 
 #[test]
 fn the_polling_thread_processes_readiness_and_sleeps_on_both() {
-    if let Some(why) = sysgate_testkit::io_uring_refused() {
-        return skip(Need::IoUring, &why);
-    }
     let mut h = Harness::polling();
     let (r, w) = common::pipe();
     h.submit(common::with_out_buf(

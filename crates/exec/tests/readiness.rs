@@ -36,9 +36,6 @@ fn a_thousand_pending_recvs_park_without_workers_and_complete_when_pinged() {
         let why = format!("RLIMIT_NOFILE cannot reach {} fds", 2 * PAIRS + 256);
         return skip(Need::FdLimit, &why);
     }
-    if let Some(why) = sysgate_testkit::io_uring_refused() {
-        return skip(Need::IoUring, &why);
-    }
     let mut h = Harness::new();
     let pairs: Vec<(i32, i32)> = (0..PAIRS).map(|_| common::socketpair()).collect();
     for (i, &(a, _)) in pairs.iter().enumerate() {
@@ -146,9 +143,5 @@ fn a_write_larger_than_the_pipe_completes_whole() {
     );
     assert_eq!(pipe_reader.join().unwrap(), data);
     assert_eq!(sock_reader.join().unwrap(), data);
-    match sysgate_testkit::io_uring_refused() {
-        None => assert!(h.exec.stats().parked_total >= 2, "both waited for room"),
-        // The waits fell back to the pool; the writes are still whole.
-        Some(why) => skip(Need::IoUring, &format!("no parking checked: {why}")),
-    }
+    assert!(h.exec.stats().parked_total >= 2, "both waited for room");
 }

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use common::{BUF0, Harness};
 use sysgate_exec::Waited;
-use sysgate_testkit::{Need, io_uring_refused, skip};
 
 /// Far longer than any wait here takes: a wait that reaches it was not
 /// interrupted.
@@ -63,9 +62,6 @@ fn an_interrupt_ends_a_wait_on_the_completion_queue() {
 
 #[test]
 fn an_interrupt_ends_a_wait_in_the_reactor() {
-    if let Some(why) = io_uring_refused() {
-        return skip(Need::IoUring, &why);
-    }
     let mut h = Harness::new();
     // An empty pipe: the read waits for readiness.
     let (r, _w) = common::pipe();
