@@ -230,6 +230,8 @@ fn assert_session_output(stdout: &str, expected: &str, tmp: &str) {
         stats.starts_with("submitted ") && stats.contains(", completed "),
         "{stats}"
     );
+    let backend = sysgate::Gateway::new().unwrap().stats().readiness.unwrap();
+    assert!(stats.ends_with(&format!("; readiness: {backend}")), "{stats}");
 }
 
 #[test]

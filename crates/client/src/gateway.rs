@@ -105,6 +105,7 @@ impl Gateway {
             idle_timeout: None,
             sq_poll: None,
             arena_bytes: DEFAULT_ARENA_BYTES,
+            readiness: None,
         }
     }
 

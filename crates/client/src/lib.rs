@@ -120,7 +120,7 @@ pub use op::{
 #[cfg(not(loom))]
 pub use set::OpSet;
 #[cfg(not(loom))]
-pub use sysgate_exec::{ExecStats, HeldFd, hold_copy, hold_fd};
+pub use sysgate_exec::{ExecStats, HeldFd, ReadinessBackend, hold_copy, hold_fd};
 #[cfg(not(loom))]
 pub use types::{DirEntries, DirEntry, SockAddr, Stat, Statx, Timespec};
 

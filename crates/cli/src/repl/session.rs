@@ -929,7 +929,8 @@ fn stats_line(s: &ExecStats) -> String {
     format!(
         "submitted {}, inline {}, polled {}, punted {} (bounded {}, unbounded {}), \
          parked {} now ({} in all), refused {}, protocol errors {}, completed {}, lost {}, \
-         in pool {}; workers: bounded {} of {} (peak {}), unbounded {} of {} (peak {})",
+         in pool {}; workers: bounded {} of {} (peak {}), unbounded {} of {} (peak {}); \
+         readiness: {}",
         s.submitted,
         s.inline,
         s.polled,
@@ -949,6 +950,7 @@ fn stats_line(s: &ExecStats) -> String {
         u.workers,
         u.max,
         u.peak,
+        s.readiness.map_or("none", |r| r.name()),
     )
 }
 

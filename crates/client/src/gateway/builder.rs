@@ -4,7 +4,7 @@
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use sysgate_exec::{Executor, PoolConfig, WorkerPool};
+use sysgate_exec::{Executor, PoolConfig, ReadinessBackend, WorkerPool};
 use sysgate_ring::{Region, RegionSizes};
 
 use crate::error::Error;
@@ -31,6 +31,7 @@ pub struct GatewayBuilder {
     pub(super) idle_timeout: Option<Duration>,
     pub(super) sq_poll: Option<Duration>,
     pub(super) arena_bytes: usize,
+    pub(super) readiness: Option<ReadinessBackend>,
 }
 
 impl GatewayBuilder {
@@ -97,6 +98,14 @@ impl GatewayBuilder {
         self
     }
 
+    /// Forces how parked requests wait for readiness (default:
+    /// `SYSGATE_READINESS` if set, else io_uring where the kernel allows it
+    /// and epoll otherwise; [`Gateway::stats`] says which runs).
+    pub fn readiness(mut self, backend: ReadinessBackend) -> Self {
+        self.readiness = Some(backend);
+        self
+    }
+
     /// Shares the worker pool of `other` (one gateway per submitting thread,
     /// one pool). The pool options of this builder are then ignored.
     pub fn share_pool(mut self, other: &Gateway) -> Self {
@@ -130,6 +139,9 @@ impl GatewayBuilder {
         let mut exec = Executor::builder().pool(pool.clone());
         if let Some(idle) = self.sq_poll {
             exec = exec.sq_poll(idle);
+        }
+        if let Some(backend) = self.readiness {
+            exec = exec.readiness(backend);
         }
         let exec = exec.build(
             region.sq_consumer().map_err(Error::Region)?,
