@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use sysgate::ReadinessBackend;
+
 /// The scenarios, in the order they run.
 pub const SCENARIOS: [&str; 8] = [
     "nonblocking",
@@ -26,6 +28,9 @@ pub struct Options {
     pub json: bool,
     /// Where to write the SVG chart of the ratios.
     pub svg: Option<PathBuf>,
+    /// The readiness backend every gateway of the run uses (default: what
+    /// the machine allows).
+    pub backend: Option<ReadinessBackend>,
 }
 
 impl Options {
@@ -57,6 +62,8 @@ pub enum ArgError {
     UnknownScenario(String),
     /// A flag given twice where that makes no sense.
     Repeated(&'static str),
+    /// `--backend` named no readiness backend.
+    UnknownBackend(String),
 }
 
 impl fmt::Display for ArgError {
@@ -70,6 +77,9 @@ impl fmt::Display for ArgError {
                 SCENARIOS.join(", ")
             ),
             ArgError::Repeated(flag) => write!(f, "`{flag}` given twice"),
+            ArgError::UnknownBackend(b) => {
+                write!(f, "unknown readiness backend `{b}` (io_uring or epoll)")
+            }
         }
     }
 }
@@ -78,6 +88,7 @@ impl fmt::Display for ArgError {
 pub fn usage() -> String {
     format!(
         "usage: sysgate-bench [--quick] [--only NAME[,NAME...]]... [--json] [--svg FILE]\n\
+         \x20                    [--backend io_uring|epoll]\n\
          \x20      sysgate-bench --render FILE\n\
          \n\
          Runs sysgate and its baselines side by side, interleaved, and reports the\n\
@@ -87,6 +98,8 @@ pub fn usage() -> String {
          \x20 --only NAME      run only these scenarios (repeatable, or a comma list)\n\
          \x20 --json           print the JSON report on stdout (the table goes to stderr)\n\
          \x20 --svg FILE       write a bar chart of the ratios to FILE\n\
+         \x20 --backend NAME   the readiness backend of every gateway (default: io_uring\n\
+         \x20                  where the kernel allows it, else epoll)\n\
          \x20 --render FILE    print the README's Performance table for a saved --json report\n\
          \x20 -h, --help       this text\n\
          \n\
@@ -139,6 +152,20 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, ArgErro
                 if value.split(',').all(|s| s.trim().is_empty()) {
                     return Err(ArgError::MissingValue("--only"));
                 }
+            }
+            "--backend" => {
+                if opts.backend.is_some() {
+                    return Err(ArgError::Repeated("--backend"));
+                }
+                let value = match inline {
+                    Some(v) => v,
+                    None => it.next().ok_or(ArgError::MissingValue("--backend"))?,
+                };
+                opts.backend = Some(match value.as_str() {
+                    "io_uring" | "uring" => ReadinessBackend::IoUring,
+                    "epoll" => ReadinessBackend::Epoll,
+                    _ => return Err(ArgError::UnknownBackend(value)),
+                });
             }
             "--svg" => {
                 if opts.svg.is_some() {

@@ -3,6 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
+use sysgate::ReadinessBackend;
 
 /// What the report says about where it ran. The `machine` object of the
 /// JSON report (more keys may be added; none is removed or renamed).
@@ -24,6 +25,8 @@ pub struct Machine {
     pub mode: &'static str,
     /// The version of sysgate-bench.
     pub sysgate_version: &'static str,
+    /// The readiness backend of the run's gateways (`io_uring` or `epoll`).
+    pub readiness: &'static str,
 }
 
 impl Machine {
@@ -47,14 +50,21 @@ impl Machine {
             date: iso8601_utc(secs),
             mode: if quick { "quick" } else { "full" },
             sysgate_version: env!("CARGO_PKG_VERSION"),
+            readiness: ReadinessBackend::resolve(ReadinessBackend::from_env()).name(),
         }
     }
 
     /// One line for the text report.
     pub fn line(&self) -> String {
         format!(
-            "{} · Linux {} · {} × {} · {} GiB · {} run",
-            self.date, self.kernel, self.cores, self.cpu_model, self.memory_gib, self.mode
+            "{} · Linux {} · {} × {} · {} GiB · {} run · readiness {}",
+            self.date,
+            self.kernel,
+            self.cores,
+            self.cpu_model,
+            self.memory_gib,
+            self.mode,
+            self.readiness
         )
     }
 }

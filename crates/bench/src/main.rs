@@ -65,6 +65,12 @@ fn render(path: &std::path::Path) -> ExitCode {
 }
 
 fn run(opts: &Options) -> ExitCode {
+    if let Some(backend) = opts.backend {
+        // SAFETY: nothing else runs yet (no thread has been started: the
+        // scenarios start theirs later), so nothing reads the environment
+        // while it changes. Every gateway of the run reads it.
+        unsafe { std::env::set_var("SYSGATE_READINESS", backend.name()) };
+    }
     let machine = Machine::probe(opts.quick);
     let cfg = Config::new(opts.quick);
     let started = Instant::now();

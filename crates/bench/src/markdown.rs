@@ -42,13 +42,18 @@ pub fn render(json: &Value) -> Result<String, RenderError> {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} run, {} · Linux {} · {} × {} · {:.1} GiB (median ns per operation; ratio = sysgate ÷ baseline, below 1 = sysgate faster):\n",
+        "{} run, {} · Linux {} · {} × {} · {:.1} GiB{} (median ns per operation; ratio = sysgate ÷ baseline, below 1 = sysgate faster):\n",
         text(machine, "mode", "machine")?,
         text(machine, "date", "machine")?,
         text(machine, "kernel", "machine")?,
         number(machine, "cores", "machine")?,
         text(machine, "cpu_model", "machine")?,
         number(machine, "memory_gib", "machine")?,
+        // Reports from before the epoll backend do not say.
+        machine
+            .get("readiness")
+            .and_then(Value::as_str)
+            .map_or(String::new(), |r| format!(" · readiness {r}")),
     );
     out.push_str("| scenario | setting | sysgate | baseline | baseline ns | ratio | targets |\n");
     out.push_str("|---|---|---|---|---|---|---|\n");

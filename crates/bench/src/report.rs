@@ -91,6 +91,9 @@ pub enum Goal {
     /// sysgate's median time per operation is at most this many ns (the
     /// baseline is shown beside it).
     AtMostNs(f64),
+    /// `baseline / sysgate ≤ x`: the baseline (another sysgate variant) at
+    /// most x times sysgate's time per operation.
+    BaselineAtMost(f64),
 }
 
 /// Whether a target was met.
@@ -132,6 +135,15 @@ impl Target {
                     Verdict::Met(v)
                 } else {
                     Verdict::Missed(format!("{v}, {:.0}% short", (1.0 - speedup / x) * 100.0))
+                }
+            }
+            Goal::BaselineAtMost(x) => {
+                let inverse = 1.0 / r;
+                let v = fmt_ratio(inverse);
+                if inverse <= x {
+                    Verdict::Met(v)
+                } else {
+                    Verdict::Missed(format!("{v}, {:.0}% over", (inverse / x - 1.0) * 100.0))
                 }
             }
             Goal::AtMostNs(x) => {

@@ -12,7 +12,9 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use sysgate::{Batch, Flags, Gateway, OpSet, RawArg, Submitted, Timespec, ops, raw};
+use sysgate::{
+    Batch, Flags, Gateway, OpSet, RawArg, ReadinessBackend, Submitted, Timespec, ops, raw,
+};
 use sysgate_proto::{
     CompletionFlags, Op, PlainCall, PlainCompletion, Submission, SubmissionFlags, SyscallOp,
     decode, encode_into,
@@ -56,11 +58,20 @@ impl Gate {
         Self::build(Some(idle))
     }
 
+    /// A gateway whose parked requests wait on `backend`.
+    pub fn with_readiness(backend: ReadinessBackend) -> Self {
+        Self::build_with(Gateway::builder().readiness(backend))
+    }
+
     fn build(idle: Option<Duration>) -> Self {
         let mut builder = Gateway::builder();
         if let Some(idle) = idle {
             builder = builder.idle_timeout(idle);
         }
+        Self::build_with(builder)
+    }
+
+    fn build_with(builder: sysgate::GatewayBuilder) -> Self {
         Gate {
             gw: builder.build().expect("creating a gateway"),
             bufs: Vec::new(),
@@ -183,6 +194,11 @@ impl Gate {
     }
 
     /// Requests parked on readiness now.
+    /// The readiness backend its parked requests wait on.
+    pub fn readiness(&self) -> ReadinessBackend {
+        self.gw.stats().readiness.expect("a live gateway's backend")
+    }
+
     pub fn parked(&self) -> u64 {
         self.gw.stats().parked
     }

@@ -231,7 +231,10 @@ fn assert_session_output(stdout: &str, expected: &str, tmp: &str) {
         "{stats}"
     );
     let backend = sysgate::Gateway::new().unwrap().stats().readiness.unwrap();
-    assert!(stats.ends_with(&format!("; readiness: {backend}")), "{stats}");
+    assert!(
+        stats.ends_with(&format!("; readiness: {backend}")),
+        "{stats}"
+    );
 }
 
 #[test]

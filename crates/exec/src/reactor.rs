@@ -10,11 +10,14 @@
 //!
 //! Two backends do the same thing:
 //! - io_uring (`IORING_OP_POLL_ADD`, one-shot, on the executor's own small
-//!   ring; `IORING_OP_POLL_REMOVE` to cancel). It was chosen first by
-//!   measurement: one parked ping-pong round trip 13.2 µs against 15.2 µs
-//!   for epoll, arming 326 against 1,111 ns per fd at 1,000 fds, no
-//!   deregistration syscall, and the polling thread can sleep on its ring's
-//!   futex and its polls at once (`IORING_OP_FUTEX_WAIT`).
+//!   ring; `IORING_OP_POLL_REMOVE` to cancel). It is preferred by
+//!   measurement: a raw experiment (since retired) measured one parked
+//!   ping-pong round trip at 13.2 µs against 15.2 µs for epoll and arming
+//!   at 326 against 1,111 ns per fd at 1,000 fds; through sysgate the
+//!   `sockets` row of `sysgate-bench` puts the epoll ping at 1.2× the
+//!   io_uring one. It needs no deregistration syscall, and the polling
+//!   thread can sleep on its ring's futex and its polls at once
+//!   (`IORING_OP_FUTEX_WAIT`).
 //! - epoll (`EPOLLONESHOT`, one epoll set per executor, an eventfd to wake a
 //!   blocked reaper), for where io_uring is refused: Docker's default
 //!   seccomp profile, `kernel.io_uring_disabled`, old kernels. epoll keys a

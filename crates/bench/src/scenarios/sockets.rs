@@ -6,8 +6,12 @@
 //!    process has while the 1,000 receives are pending.
 //!
 //! - sysgate: `recv` submissions without flags: tried inline with
-//!   MSG_DONTWAIT, EAGAIN, parked on readiness (io_uring POLL_ADD) with no
-//!   thread; a ping makes the fd ready, `enter` retries the recv inline.
+//!   MSG_DONTWAIT, EAGAIN, parked on readiness with no thread (on the run's
+//!   readiness backend: io_uring POLL_ADD where the kernel allows it, else
+//!   epoll); a ping makes the fd ready, `enter` retries the recv inline.
+//! - sysgate_epoll (when the run's backend is io_uring): the same on a
+//!   gateway forced to the epoll backend, the one used where io_uring is
+//!   refused.
 //! - sysgate_async: the same submissions with ASYNC: one pool worker per
 //!   pending recv (punt-per-recv), blocked in `recv` until its ping.
 //! - thread_per_recv: one plain thread per pair blocked in `recv`, reporting
@@ -23,11 +27,12 @@ use std::time::{Duration, Instant};
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
 use crate::harness::{Round, Variant, interleave};
-use crate::report::{Report, Unit};
+use crate::report::{Goal, Report, Target, Unit};
 use crate::scenarios::{
     Config, RowSpec, names, progress, row, settle_threads, threads_in_syscalls, threads_now,
 };
 use crate::sysgate_side::Gate;
+use sysgate::ReadinessBackend;
 
 const PAIRS: usize = 1_000;
 
@@ -87,11 +92,15 @@ pub fn run(cfg: &Config, report: &mut Report) {
         return;
     }
 
+    let backend = gate.readiness();
+    // The epoll backend beside io_uring, when the run has io_uring.
+    let mut epoll = (backend == ReadinessBackend::IoUring)
+        .then(|| Gate::with_readiness(ReadinessBackend::Epoll));
     let mut punt = Gate::with_pool_idle(Duration::from_millis(20));
     let base = settle_threads(Duration::from_secs(3));
     // Per variant, the most (process threads, threads blocked in a recv)
     // seen while its receives were pending.
-    let peaks = [const { Cell::new((0usize, 0usize)) }; 3];
+    let peaks = [const { Cell::new((0usize, 0usize)) }; 4];
     let parked_max = Cell::new(0u64);
     // (Not `read`: this thread is in `read` while it looks.)
     let recv_nrs = [libc::SYS_recvfrom, libc::SYS_recvmsg];
@@ -100,14 +109,18 @@ pub fn run(cfg: &Config, report: &mut Report) {
         peaks[i].set((t.max(threads_now()), b.max(threads_in_syscalls(&recv_nrs))));
     };
     let mut variants = vec![
-        Variant::new("sysgate", "sysgate recv (poll-armed)", || {
-            gate.arm_recvs(&a_fds, false);
-            parked_max.set(parked_max.get().max(gate.parked()));
-            peak(0);
-            pings(&b, |i| {
-                assert_eq!(gate.reap(a_fds[i]), 1, "the pinged recv completes");
-            })
-        }),
+        Variant::new(
+            "sysgate",
+            format!("sysgate recv (parked, {backend})"),
+            || {
+                gate.arm_recvs(&a_fds, false);
+                parked_max.set(parked_max.get().max(gate.parked()));
+                peak(0);
+                pings(&b, |i| {
+                    assert_eq!(gate.reap(a_fds[i]), 1, "the pinged recv completes");
+                })
+            },
+        ),
         Variant::new("sysgate_async", "sysgate ASYNC (punt per recv)", || {
             punt.arm_recvs(&a_fds, true);
             let t = Instant::now();
@@ -149,13 +162,31 @@ pub fn run(cfg: &Config, report: &mut Report) {
             })
         }),
     ];
+    if let Some(epoll) = epoll.as_mut() {
+        variants.insert(
+            1,
+            Variant::new("sysgate_epoll", "sysgate recv (parked, epoll)", || {
+                epoll.arm_recvs(&a_fds, false);
+                assert_eq!(epoll.parked(), n as u64, "every recv parked on epoll");
+                peak(3);
+                pings(&b, |i| {
+                    assert_eq!(epoll.reap(a_fds[i]), 1, "the pinged recv completes");
+                })
+            }),
+        );
+    }
     let series = interleave(cfg.warmup, cfg.pick(3, 7), &mut variants);
     let names = names(&variants);
     drop(variants);
-    let [(t0, b0), (t1, b1), (t2, b2)] = peaks.each_ref().map(|c| c.get());
+    let [(t0, b0), (t1, b1), (t2, b2), (t3, b3)] = peaks.each_ref().map(|c| c.get());
     let notes = vec![
         format!(
-            "threads while {n} recvs are pending (peak over rounds): blocked in recv / process total (was {base} before) — sysgate poll-armed {b0} / {t0}, sysgate ASYNC {b1} / {t1}, thread per recv {b2} / {t2}"
+            "threads while {n} recvs are pending (peak over rounds): blocked in recv / process total (was {base} before) — sysgate parked on {backend} {b0} / {t0}, sysgate ASYNC {b1} / {t1}, thread per recv {b2} / {t2}{}",
+            if epoll.is_some() {
+                format!(", sysgate parked on epoll {b3} / {t3}")
+            } else {
+                String::new()
+            }
         ),
         format!(
             "sysgate parked {} of {n} recvs at once; executor: {}",
@@ -170,7 +201,18 @@ pub fn run(cfg: &Config, report: &mut Report) {
         what: "latency of one ping with all recvs pending, ns".into(),
         unit: Unit::NsPerOp,
         nominal_ops: n as u64,
-        targets: Vec::new(),
+        targets: vec![
+            Target {
+                baseline: "sysgate_epoll",
+                goal: Goal::BaselineAtMost(1.3),
+                label: "epoll ping ≤ 1.3× io_uring's",
+            },
+            Target {
+                baseline: "sysgate_epoll",
+                goal: Goal::BaselineAtMost(1.1),
+                label: "(goal) epoll ping ≤ 1.1× io_uring's",
+            },
+        ],
     };
     report.rows.push(row(spec, &names, &series, notes));
 }
